@@ -1,0 +1,109 @@
+"""Links: look up, bring up or down, and list addresses. Everything here is idempotent where it can be."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+
+from libcni.nl.socket import NetlinkError, RtnlSocket
+
+from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_NEWLINK  # noqa: E402  (stub installed by socket)
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: E402
+
+IFF_UP = 0x1
+
+
+@dataclass
+class Link:
+    index: int
+    name: str
+    flags: int
+    mac: str
+    mtu: int
+    kind: str = ""
+    master: int = 0
+    oper_state: str = ""
+    raw: object = field(default=None, repr=False)
+
+    @property
+    def is_up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+
+@dataclass
+class Address:
+    index: int
+    family: int
+    address: str
+    prefixlen: int
+    scope: int
+    flags: int
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefixlen}"
+
+
+def _to_link(msg: ifinfmsg) -> Link:
+    linkinfo = msg.get_attr("IFLA_LINKINFO")
+    kind = linkinfo.get_attr("IFLA_INFO_KIND") if linkinfo is not None else None
+    return Link(
+        index=msg["index"],
+        name=msg.get_attr("IFLA_IFNAME"),
+        flags=msg["flags"],
+        mac=msg.get_attr("IFLA_ADDRESS") or "",
+        mtu=msg.get_attr("IFLA_MTU") or 0,
+        kind=kind or "",
+        master=msg.get_attr("IFLA_MASTER") or 0,
+        oper_state=msg.get_attr("IFLA_OPERSTATE") or "",
+        raw=msg,
+    )
+
+
+def get_link(sock: RtnlSocket, name: str = "", index: int = 0) -> Link | None:
+    """The link with this name (or index), or None if there is none."""
+    msg = ifinfmsg()
+    msg["index"] = index
+    if name:
+        msg["attrs"] = [("IFLA_IFNAME", name)]
+    try:
+        replies = sock.request(msg, RTM_GETLINK, what=f"get link {name or index}")
+    except NetlinkError as err:
+        if err.errno in (errno.ENODEV, errno.ENOENT):
+            return None
+        raise
+    return _to_link(replies[0]) if replies else None
+
+
+def list_links(sock: RtnlSocket) -> list[Link]:
+    return [_to_link(m) for m in sock.dump(ifinfmsg(), RTM_GETLINK, what="list links")]
+
+
+def set_link_up(sock: RtnlSocket, index: int, up: bool = True) -> None:
+    msg = ifinfmsg()
+    msg["index"] = index
+    msg["flags"] = IFF_UP if up else 0
+    msg["change"] = IFF_UP
+    sock.request(msg, RTM_NEWLINK, what=f"set link {index} {'up' if up else 'down'}")
+
+
+def list_addresses(sock: RtnlSocket, index: int = 0, family: int = 0) -> list[Address]:
+    msg = ifaddrmsg()
+    msg["family"] = family
+    out = []
+    for reply in sock.dump(msg, RTM_GETADDR, what="list addresses"):
+        if index and reply["index"] != index:
+            continue
+        address = reply.get_attr("IFA_LOCAL") or reply.get_attr("IFA_ADDRESS")
+        out.append(
+            Address(
+                index=reply["index"],
+                family=reply["family"],
+                address=address,
+                prefixlen=reply["prefixlen"],
+                scope=reply["scope"],
+                flags=reply.get_attr("IFA_FLAGS") or reply["flags"],
+            )
+        )
+    return out
