@@ -1,0 +1,50 @@
+"""Netfilter batches: one `iptables-restore --noflush` per family, or one `nft -f -` transaction.
+
+Every change a plugin makes to the firewall in one call goes through one of these, never one exec
+per rule (each iptables exec takes the xtables lock and rewrites the table).
+"""
+
+from __future__ import annotations
+
+import json
+
+from libcni import proc
+from libcni.errors import CNIError
+
+IPTABLES_RESTORE = {4: "iptables-restore", 6: "ip6tables-restore"}
+IPTABLES_SAVE = {4: "iptables-save", 6: "ip6tables-save"}
+
+
+def iptables_restore(family: int, payload: str) -> None:
+    """Apply an iptables-restore payload (with its own *table / COMMIT lines) without flushing."""
+    done = proc.run([IPTABLES_RESTORE[family], "--noflush", "--wait"], payload.encode())
+    if done.returncode != 0:
+        raise CNIError(
+            f"{IPTABLES_RESTORE[family]} failed",
+            f"{done.stderr.decode(errors='replace').strip()}\n--- payload ---\n{payload}",
+        )
+
+
+def iptables_save(family: int, table: str) -> str:
+    done = proc.run([IPTABLES_SAVE[family], "-t", table])
+    if done.returncode != 0:
+        raise CNIError(f"{IPTABLES_SAVE[family]} failed", done.stderr.decode(errors="replace").strip())
+    return done.stdout.decode()
+
+
+def nft_apply(payload: str) -> None:
+    """Apply an nft script as one atomic transaction."""
+    done = proc.run(["nft", "-f", "-"], payload.encode())
+    if done.returncode != 0:
+        raise CNIError("nft failed", f"{done.stderr.decode(errors='replace').strip()}\n--- payload ---\n{payload}")
+
+
+def nft_list_json(*what: str) -> list[dict]:
+    """`nft -j list <what>` as the list under "nftables"; [] when the object does not exist."""
+    done = proc.run(["nft", "-j", "list", *what])
+    if done.returncode != 0:
+        text = done.stderr.decode(errors="replace")
+        if "No such file or directory" in text or "does not exist" in text:
+            return []
+        raise CNIError(f"nft list {' '.join(what)} failed", text.strip())
+    return list(json.loads(done.stdout or b"{}").get("nftables", []))
