@@ -41,6 +41,11 @@ class Run:
         assert isinstance(doc.get("code"), int) and isinstance(doc.get("msg"), str), doc
         return doc
 
+    def silent_success(self) -> None:
+        """DEL, CHECK, GC and STATUS print nothing on success."""
+        assert self.returncode == 0, f"plugin failed ({self.returncode}): {self.stdout}\n{self.stderr}"
+        assert self.stdout == "", f"unexpected output: {self.stdout!r}"
+
     def result(self) -> dict:
         assert self.returncode == 0, f"plugin failed ({self.returncode}): {self.stdout}\n{self.stderr}"
         return self.json
