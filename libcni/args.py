@@ -25,7 +25,9 @@ def parse_cni_args(raw: str, known: tuple[str, ...] = ()) -> dict[str, str]:
             if value.lower() in ("1", "true"):
                 ignore_unknown = True
             elif value.lower() not in ("0", "false"):
-                raise CNIError(f"ARGS: error parsing value of pair \"{key}={value}\": boolean unmarshal error: invalid input {value}")
+                raise CNIError(
+                    f'ARGS: error parsing value of pair "{key}={value}": boolean unmarshal error: invalid input {value}'
+                )
     values: dict[str, str] = {}
     unknown: list[str] = []
     for key, value in pairs:

@@ -12,7 +12,7 @@ import time
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "panic": 50}
 
-_state = {"level": 30, "file": "", "tag": "pycni"}
+_state: dict[str, str] = {"level": "30", "file": "", "tag": "pycni"}
 
 
 def configure(tag: str, log_file: str = "", level: str = "") -> None:
@@ -20,9 +20,9 @@ def configure(tag: str, log_file: str = "", level: str = "") -> None:
     if log_file:
         _state["file"] = log_file
     if level:
-        _state["level"] = LEVELS.get(level.lower(), _state["level"])
+        _state["level"] = str(LEVELS.get(level.lower(), int(_state["level"])))
     elif log_file:
-        _state["level"] = LEVELS["info"]
+        _state["level"] = str(LEVELS["info"])
 
 
 def _emit(level: int, name: str, msg: str) -> None:
@@ -32,7 +32,7 @@ def _emit(level: int, name: str, msg: str) -> None:
     sys.stderr.write(line)
     if _state["file"]:
         try:
-            with open(str(_state["file"]), "a", encoding="utf-8") as fh:
+            with open(_state["file"], "a", encoding="utf-8") as fh:
                 fh.write(line)
         except OSError as err:
             sys.stderr.write(f"pycni: cannot write log file {_state['file']}: {err}\n")

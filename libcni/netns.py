@@ -7,8 +7,8 @@ is in-process with setns(2) on the calling thread (no fork), and the thread alwa
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from libcni.errors import InvalidNetNS
 

@@ -13,8 +13,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from libcni import log
 from libcni import version as ver
@@ -90,7 +91,9 @@ def validate_network_name(name: Any) -> None:
 def _read_env(environ: dict[str, str]) -> tuple[str, dict[str, str]]:
     command = environ.get("CNI_COMMAND", "")
     values = {name: environ.get(name, "") for name in _REQUIRED}
-    missing = [name for name, verbs in _REQUIRED.items() if not values[name] and (command in verbs or name == "CNI_COMMAND")]
+    missing = [
+        name for name, verbs in _REQUIRED.items() if not values[name] and (command in verbs or name == "CNI_COMMAND")
+    ]
     if missing:
         raise InvalidEnv(f"required env variables [{','.join(missing)}] missing")
     return command, values
@@ -198,7 +201,9 @@ def dispatch(
         _check_at_least(command, version, "1.1.0", supported)
     else:
         _check_exact(version, supported)
-    log.configure(str(config.get("type") or "pycni"), str(config.get("logFile") or ""), str(config.get("logLevel") or ""))
+    log.configure(
+        str(config.get("type") or "pycni"), str(config.get("logFile") or ""), str(config.get("logLevel") or "")
+    )
     if command in ("ADD", "DEL"):
         _netns_guard(args, environ)
     handler = handlers[command]

@@ -273,12 +273,12 @@ class Result:
             raise InternalError("cannot convert: no valid IP addresses")
         out: dict = {"cniVersion": version}
         for family, key in ((4, "ip4"), (6, "ip6")):
-            ip = first.get(family)
-            if ip is None:
+            kept = first.get(family)
+            if kept is None:
                 continue
-            block: dict = {"ip": ip.address}
-            if ip.gateway:
-                block["gateway"] = ip.gateway
+            block: dict = {"ip": kept.address}
+            if kept.gateway:
+                block["gateway"] = kept.gateway
             routes = [r.to_json(full=False) for r in self.routes if r.family == family]
             if routes:
                 block["routes"] = routes

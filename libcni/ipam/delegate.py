@@ -57,7 +57,9 @@ def error_from_output(completed: proc.Completed, plugin: str) -> CNIError:
             doc = json.loads(out)
             return CNIError(str(doc.get("msg", "")), str(doc.get("details", "") or ""), code=int(doc.get("code", 0)))
         except (ValueError, AttributeError, TypeError):
-            return CNIError(f'netplugin failed but error parsing its diagnostic message "{out.decode(errors="replace")}"', code=0)
+            return CNIError(
+                f'netplugin failed but error parsing its diagnostic message "{out.decode(errors="replace")}"', code=0
+            )
     err_text = completed.stderr.decode(errors="replace").strip()
     status = f"exit status {completed.returncode}"
     if err_text:
