@@ -1,0 +1,83 @@
+"""ipMasq: SNAT traffic from a container's addresses to anywhere outside their subnets.
+
+Two backends with the reference's exact layout, so the Go bridge and ours clean up after each other:
+`iptables` (a `CNI-<hash>` chain per container in table nat, jumped to from POSTROUTING) and
+`nftables` (rules in `inet cni_plugins_masquerade`, found again by their comment hash). Each call
+makes one netfilter batch per family; teardown always tries both backends and, unlike the reference,
+needs no addresses (it finds the rules by container), so it works when the netns is already gone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from libcni.errors import CNIError, InvalidConfig
+
+BACKENDS = ("iptables", "nftables")
+
+
+def _in_path(name: str) -> bool:
+    return any(os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "/usr/sbin:/sbin").split(":"))
+
+
+def default_backend() -> str:
+    """iptables unless only nftables is installed (the reference's choice)."""
+    if not _in_path("iptables-restore") and _in_path("nft"):
+        return "nftables"
+    return "iptables"
+
+
+def validate_backend(backend: str) -> str:
+    if backend and backend not in BACKENDS:
+        raise InvalidConfig(f'unknown ipmasq backend "{backend}"')
+    return backend
+
+
+def setup(backend: str, ips: list[str], network: str, ifname: str, container_id: str) -> None:
+    """Masquerade traffic from `ips` (CIDRs with host bits) leaving their subnets."""
+    backend = backend or default_backend()
+    if backend == "iptables":
+        from libcni.ipmasq import iptables
+
+        iptables.setup(ips, network, container_id)
+    elif backend == "nftables":
+        from libcni.ipmasq import nftables
+
+        nftables.setup(ips, network, ifname, container_id)
+    else:
+        raise InvalidConfig(f'unknown ipmasq backend "{backend}"')
+
+
+def teardown(ips: list[str], network: str, ifname: str, container_id: str) -> None:
+    """Remove this attachment's rules from both backends; missing rules are not an error.
+
+    `ips` only narrows which iptables families are looked at; empty means both.
+    """
+    from libcni.ipmasq import iptables, nftables
+
+    errors = []
+    families = sorted({6 if ":" in ip else 4 for ip in ips}) or [4, 6]
+    for step in (
+        lambda: iptables.teardown(network, container_id, families),
+        lambda: nftables.teardown(network, ifname, container_id),
+    ):
+        try:
+            step()
+        except (CNIError, OSError) as err:
+            errors.append(str(err))
+    if errors:
+        raise CNIError("failed to remove ipMasq rules", "\n".join(errors))
+
+
+def gc(network: str, valid: list[tuple[str, str]]) -> None:
+    """Remove this network's rules whose (containerID, ifname) is not in `valid`."""
+    from libcni.ipmasq import iptables, nftables
+
+    errors = []
+    for step in (lambda: iptables.gc(network, {cid for cid, _ in valid}), lambda: nftables.gc(network, valid)):
+        try:
+            step()
+        except (CNIError, OSError) as err:
+            errors.append(str(err))
+    if errors:
+        raise CNIError("failed to garbage-collect ipMasq rules", "\n".join(errors))

@@ -1,0 +1,123 @@
+"""ipMasq with iptables: the reference's layout, applied as one iptables-restore batch per family.
+
+Per container and family, in table nat:
+  :CNI-<sha512(network+containerID)[:24]>  with  -d <ip/prefix> -j ACCEPT  (one per address)
+                                                 ! -d 224.0.0.0/4 (ff00::/8) -j MASQUERADE
+  POSTROUTING  -s <ip> -j CNI-<hash>
+all with the comment `name: "<network>" id: "<containerID>"`. The reference appends ACCEPT and
+MASQUERADE per address, which puts a second subnet's ACCEPT after the MASQUERADE; we put every
+ACCEPT first. Teardown finds the POSTROUTING jumps by chain name in one iptables-save, so it needs no
+addresses and also removes the old `-s ip/prefix` form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Callable
+
+from libcni import netfilter, proc
+
+MULTICAST = {4: "224.0.0.0/4", 6: "ff00::/8"}
+IPTABLES = {4: "iptables", 6: "ip6tables"}
+_COMMENT_RE = re.compile(r'--comment "name: \\"(?P<net>[^"\\]*)\\" id: \\"(?P<cid>[^"\\]*)\\""')
+
+
+def chain_name(network: str, container_id: str) -> str:
+    return "CNI-" + hashlib.sha512((network + container_id).encode()).hexdigest()[:24]
+
+
+def comment(network: str, container_id: str) -> str:
+    return f'name: "{network}" id: "{container_id}"'
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _family(ip: str) -> int:
+    return 6 if ":" in ip else 4
+
+
+def _jump_exists(family: int, ip: str, chain: str, cmt: str) -> bool:
+    argv = [
+        IPTABLES[family],
+        "-w",
+        "-t",
+        "nat",
+        "-C",
+        "POSTROUTING",
+        "-s",
+        ip,
+        "-j",
+        chain,
+        "-m",
+        "comment",
+        "--comment",
+        cmt,
+    ]
+    return proc.run(argv).returncode == 0
+
+
+def setup(ips: list[str], network: str, container_id: str) -> None:
+    chain, cmt = chain_name(network, container_id), comment(network, container_id)
+    for family in (4, 6):
+        addrs = [ipaddress.ip_interface(ip) for ip in ips if _family(ip) == family]
+        if not addrs:
+            continue
+        # Declaring the chain flushes it under --noflush, so a repeated ADD rebuilds it rather than doubling it.
+        lines = ["*nat", f":{chain} - [0:0]"]
+        for net in dict.fromkeys(str(a.network) for a in addrs):
+            lines.append(f"-A {chain} -d {net} -j ACCEPT -m comment --comment {_quoted(cmt)}")
+        lines.append(f"-A {chain} ! -d {MULTICAST[family]} -j MASQUERADE -m comment --comment {_quoted(cmt)}")
+        for addr in addrs:
+            if not _jump_exists(family, str(addr.ip), chain, cmt):
+                lines.append(f"-A POSTROUTING -s {addr.ip} -j {chain} -m comment --comment {_quoted(cmt)}")
+        netfilter.iptables_restore(family, "\n".join([*lines, "COMMIT", ""]))
+
+
+def _removal(saved: str, chains: set[str]) -> list[str]:
+    """Restore lines that delete the POSTROUTING jumps to `chains` and then the chains themselves."""
+    out, declared = [], set()
+    for line in saved.splitlines():
+        if line.startswith(":") and line[1:].split(" ", 1)[0] in chains:
+            declared.add(line[1:].split(" ", 1)[0])
+        elif line.startswith("-A POSTROUTING ") and line.split(" -j ", 1)[-1].split(" ", 1)[0] in chains:
+            out.append("-D" + line[2:])
+    for chain in sorted(declared):
+        out += [f"-F {chain}", f"-X {chain}"]
+    return out
+
+
+def _remove_chains(family: int, chains_of: Callable[[str], set[str]]) -> None:
+    saved = netfilter.iptables_save(family, "nat")
+    lines = _removal(saved, chains_of(saved))
+    if lines:
+        netfilter.iptables_restore(family, "\n".join(["*nat", *lines, "COMMIT", ""]))
+
+
+def teardown(network: str, container_id: str, families: list[int]) -> None:
+    chain = chain_name(network, container_id)
+    for family in families:
+        _remove_chains(family, lambda _saved: {chain})
+
+
+def stale_chains(saved: str, network: str, valid_ids: set[str]) -> set[str]:
+    """Chains of `network` jumped to from POSTROUTING whose container is not in `valid_ids`."""
+    out = set()
+    for line in saved.splitlines():
+        if not line.startswith("-A POSTROUTING "):
+            continue
+        match = _COMMENT_RE.search(line)
+        if not match or match["net"] != network or match["cid"] in valid_ids:
+            continue
+        target = line.split(" -j ", 1)[-1].split(" ", 1)[0]
+        if target == chain_name(network, match["cid"]):
+            out.add(target)
+    return out
+
+
+def gc(network: str, valid_ids: set[str]) -> None:
+    for family in (4, 6):
+        _remove_chains(family, lambda saved: stale_chains(saved, network, valid_ids))
