@@ -5,11 +5,11 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
-from libcni.nl.socket import NetlinkError, RtnlSocket
+from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_NEWLINK
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from pyroute2.netlink.rtnl import RTM_GETADDR, RTM_GETLINK, RTM_NEWLINK  # noqa: E402  (stub installed by socket)
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: E402
+from libcni.nl.socket import NetlinkError, RtnlSocket
 
 IFF_UP = 0x1
 
