@@ -1,0 +1,1 @@
+"""host-local: the pycni IPAM plugin (executable `host-local`)."""
