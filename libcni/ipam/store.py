@@ -96,12 +96,16 @@ class DiskSession(MemorySession):
 
     # -- reading ------------------------------------------------------------------------------
     def _read(self, name: str) -> str | None:
+        """The whole file, whitespace-trimmed as the reference compares it; None if it does not exist."""
         try:
             fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dirfd)
         except FileNotFoundError:
             return None
         try:
-            return os.read(fd, 4096).decode(errors="replace").strip()
+            chunks = [os.read(fd, 65536)]
+            while len(chunks[-1]) == 65536:
+                chunks.append(os.read(fd, 1 << 20))
+            return b"".join(chunks).decode(errors="replace").strip()
         finally:
             os.close(fd)
 
