@@ -70,7 +70,7 @@ def _conflicts(existing: str, wanted: ipaddress.IPv4Interface | ipaddress.IPv6In
 def ensure_gateway_addr(sock: RtnlSocket, link: Link, cidr: str, force: bool) -> None:
     """Put `cidr` (gateway/prefix) on the bridge; another v4 (or overlapping v6) address is replaced
     only with forceAddress."""
-    from libcni.nl.addr import add_address, delete_address
+    from libcni.nl.addr import IFA_F_NODAD, add_address, delete_address
 
     wanted = ipaddress.ip_interface(cidr)
     family = 2 if wanted.version == 4 else 10
@@ -82,7 +82,9 @@ def ensure_gateway_addr(sock: RtnlSocket, link: Link, cidr: str, force: bool) ->
         if not force:
             raise CNIError(f'"{link.name}" already has an IP address different from {wanted.with_prefixlen}')
         delete_address(sock, link.index, addr.cidr)
-    add_address(sock, link.index, wanted.with_prefixlen)
+    # No DAD for the gateway: the subnet is ours, and a tentative gateway would drop the first
+    # IPv6 packets of every new container for a second or two (the reference leaves it tentative).
+    add_address(sock, link.index, wanted.with_prefixlen, IFA_F_NODAD if wanted.version == 6 else 0)
 
 
 def pin_mac(sock: RtnlSocket, index: int) -> None:

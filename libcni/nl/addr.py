@@ -18,7 +18,7 @@ IFA_F_DADFAILED = 0x08
 RT_SCOPE_UNIVERSE = 0
 
 
-def _addr_msg(index: int, cidr: str) -> ifaddrmsg:
+def _addr_msg(index: int, cidr: str, flags: int = 0) -> ifaddrmsg:
     iface = ipaddress.ip_interface(cidr)
     msg = ifaddrmsg()
     msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
@@ -33,13 +33,18 @@ def _addr_msg(index: int, cidr: str) -> ifaddrmsg:
             attrs.append(("IFA_BROADCAST", str(iface.network.broadcast_address)))
     else:
         attrs = [("IFA_ADDRESS", ip)]
+    if flags:
+        attrs.append(("IFA_FLAGS", flags))
     msg["attrs"] = attrs
     return msg
 
 
-def add_address(sock: RtnlSocket, index: int, cidr: str) -> None:
-    """Add `cidr` (e.g. 10.1.0.5/16) to the link; an identical existing address is an error (EEXIST)."""
-    sock.request(_addr_msg(index, cidr), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, what=f"add address {cidr}")
+def add_address(sock: RtnlSocket, index: int, cidr: str, flags: int = 0) -> None:
+    """Add `cidr` (e.g. 10.1.0.5/16) to the link; an identical existing address is an error (EEXIST).
+
+    `flags` are IFA_F_* bits, e.g. IFA_F_NODAD for an address that must be usable at once.
+    """
+    sock.request(_addr_msg(index, cidr, flags), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, what=f"add address {cidr}")
 
 
 def delete_address(sock: RtnlSocket, index: int, cidr: str) -> bool:
