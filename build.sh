@@ -154,7 +154,7 @@ run_tests() {
 case "${1:-build}" in
   build) build ;;
   install) shift; install_bin "$@" ;;
-  demo) need_root demo; build; exec "$PY" "$ROOT/bench/../conf-examples/demo.py" ;;
+  demo) need_root demo; build; exec "$PY" "$ROOT/conf-examples/demo.py" ;;
   test) shift; run_tests "$@" ;;
   bench) shift; need_root bench; build; apt_install "${TEST_APT_PACKAGES[@]}"; cd "$ROOT"; exec "$PY" -m bench "$@" ;;
   dev) dev_shims ;;
