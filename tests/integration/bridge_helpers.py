@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,12 @@ class Env:
 
 
 def veth_ports(env: Env) -> list[str]:
-    return [n for n, link in env.links().items() if link.get("linkinfo", {}).get("info_kind") == "veth"]
+    """Host veths named like the plugin names them (vethXXXXXXXX)."""
+    return [
+        n
+        for n, link in env.links().items()
+        if link.get("linkinfo", {}).get("info_kind") == "veth" and re.fullmatch(r"veth[0-9a-f]{8}", n)
+    ]
 
 
 def assert_clean(env: Env) -> None:
