@@ -44,6 +44,8 @@ def get_dict(conf: dict, key: str) -> dict:
 
 @dataclass(frozen=True)
 class NetConf:
+    """The keys every plugin config shares, validated."""
+
     cni_version: str
     name: str
     type: str

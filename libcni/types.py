@@ -56,6 +56,8 @@ def _list(value: Any, what: str) -> list:
 
 @dataclass
 class Interface:
+    """One interface of a result (1.1.0 shape; older versions drop fields on output)."""
+
     name: str
     mac: str = ""
     sandbox: str = ""
@@ -93,6 +95,8 @@ class Interface:
 
 @dataclass
 class IPConfig:
+    """One address of a result, with the index of its interface when known."""
+
     address: str  # CIDR with host bits, e.g. "10.1.0.5/16"
     gateway: str = ""
     interface: int | None = None
@@ -129,6 +133,8 @@ class IPConfig:
 
 @dataclass
 class Route:
+    """One route of a result; mtu/advmss/priority/table/scope survive down to 0.3.0."""
+
     dst: str
     gw: str = ""
     mtu: int = 0
@@ -173,6 +179,8 @@ class Route:
 
 @dataclass
 class DNS:
+    """DNS settings of a result or config."""
+
     nameservers: list[str] = field(default_factory=list)
     domain: str = ""
     search: list[str] = field(default_factory=list)
@@ -208,6 +216,8 @@ class DNS:
 
 @dataclass
 class Result:
+    """A CNI result held in the 1.1.0 shape, readable from and writable to every version."""
+
     cni_version: str = ver.CURRENT
     interfaces: list[Interface] = field(default_factory=list)
     ips: list[IPConfig] = field(default_factory=list)

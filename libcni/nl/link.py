@@ -16,6 +16,8 @@ IFF_UP = 0x1
 
 @dataclass
 class Link:
+    """A link as RTM_GETLINK reports it."""
+
     index: int
     name: str
     flags: int
@@ -33,6 +35,8 @@ class Link:
 
 @dataclass
 class Address:
+    """An address as RTM_GETADDR reports it."""
+
     index: int
     family: int
     address: str
