@@ -156,17 +156,17 @@ class NftablesMapper:
         return self._delete(lambda r: _owned(r, owner, tag))
 
     def gc(self, network: str, valid_ids: set[str]) -> dict[int, set[int]]:
-        stale: list[Owner] = []
         keys = {network, hashlib.sha256(network.encode()).hexdigest()[:16]}
+        stale: dict[str, set[str]] = {}  # container ID -> its addresses, over both families
         for family in (4, 6):
             for rule in _rules(family):
                 net, _, cid = str(rule.get("comment", "")).rpartition("/")
                 if rule["chain"] == "owners" and net in keys and cid not in valid_ids:
-                    stale.append(Owner(network, cid, tuple(_rule_ips(rule))))
-        if not stale:
+                    stale.setdefault(cid, set()).update(_rule_ips(rule))
+        owners = {owner_tag(network, cid): Owner(network, cid, tuple(ips)) for cid, ips in stale.items()}
+        if not owners:
             return {}
-        tags = {owner_tag(o.network, o.container_id): o for o in stale}
-        return self._delete(lambda r: any(_owned(r, o, t) for t, o in tags.items()))
+        return self._delete(lambda r: any(_owned(r, o, t) for t, o in owners.items()))
 
     def _delete(self, wanted) -> dict[int, set[int]]:  # type: ignore[no-untyped-def]
         lines, udp = [], {}

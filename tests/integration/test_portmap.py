@@ -52,12 +52,12 @@ for proto, host, port in json.loads(sys.argv[1]):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         if proto == "tcp":
-            s = socket.create_connection((host, port), timeout=1.5)
+            s = socket.create_connection((host, port), timeout=3)
         else:
             s = socket.socket(fam, socket.SOCK_DGRAM)
-            s.settimeout(1.5)
+            s.settimeout(3)
             s.sendto(b"?", (host, port))
-        s.settimeout(1.5)
+        s.settimeout(3)
         out.append(s.recv(64).decode())
         s.close()
     except OSError as err:
@@ -76,9 +76,16 @@ class Topology:
     def __init__(self, prefix: str) -> None:
         self.spaces = Namespaces(prefix)
         self.servers: list[subprocess.Popen] = []
-        self.host = self.spaces.new("h")
-        self.outside = self.spaces.new("o")
         self.ns: dict[str, str] = {}
+        self.host = self._new("h")
+        self.outside = self._new("o")
+
+    def _new(self, role: str) -> str:
+        """A namespace with IPv6 DAD off, so no address (link-local included) is ever tentative."""
+        ns = self.spaces.new(role)
+        for conf in ("all", "default"):
+            sh("sysctl", "-qw", f"net.ipv6.conf.{conf}.accept_dad=0", ns=ns)
+        return ns
 
     def build(self) -> Topology:
         h, o = self.host, self.outside
@@ -108,7 +115,7 @@ class Topology:
         return self
 
     def _container(self, tag: str, ip4: str, ip6: str) -> None:
-        ns = self.ns[tag] = self.spaces.new(tag)
+        ns = self.ns[tag] = self._new(tag)
         sh(*f"ip link add pm{tag} type veth peer name eth0 netns {ns}".split(), ns=self.host)
         sh(*f"ip link set pm{tag} master pmbr0 up".split(), ns=self.host)
         # As the bridge plugin's hairpinMode: a frame routed back to the port it came from (a container
