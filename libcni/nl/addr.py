@@ -27,7 +27,7 @@ def _addr_msg(index: int, cidr: str, flags: int = 0) -> ifaddrmsg:
     msg["scope"] = RT_SCOPE_UNIVERSE
     ip = str(iface.ip)
     if iface.version == 4:
-        attrs = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
+        attrs: list = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
         if iface.network.prefixlen < 31:
             # Go's netlink sets the broadcast address too; keep the same kernel state.
             attrs.append(("IFA_BROADCAST", str(iface.network.broadcast_address)))
