@@ -19,6 +19,7 @@ Go plugin's DEL removes ours and ours removes its.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 from libcni import netfilter
 from libcni.errors import CNIError
@@ -168,8 +169,9 @@ class NftablesMapper:
             return {}
         return self._delete(lambda r: any(_owned(r, o, t) for t, o in owners.items()))
 
-    def _delete(self, wanted) -> dict[int, set[int]]:  # type: ignore[no-untyped-def]
-        lines, udp = [], {}
+    def _delete(self, wanted: Callable[[dict], bool]) -> dict[int, set[int]]:
+        lines: list[str] = []
+        udp: dict[int, set[int]] = {}
         for family in (4, 6):
             for rule in _rules(family):
                 if wanted(rule):
