@@ -19,7 +19,7 @@ Go plugin's DEL removes ours and ours removes its.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from collections.abc import Callable
 
 from libcni import netfilter
 from libcni.errors import CNIError
