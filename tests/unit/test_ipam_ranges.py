@@ -27,7 +27,8 @@ def test_v6_defaults_end_at_the_last_address():
 
 
 def test_explicit_bounds_and_gateway():
-    rng = parse_range({"subnet": "10.0.0.0/16", "rangeStart": "10.0.5.1", "rangeEnd": "10.0.5.9", "gateway": "10.0.0.1"}, "r")
+    conf = {"subnet": "10.0.0.0/16", "rangeStart": "10.0.5.1", "rangeEnd": "10.0.5.9", "gateway": "10.0.0.1"}
+    rng = parse_range(conf, "r")
     assert (ip_text(4, rng.start), ip_text(4, rng.end)) == ("10.0.5.1", "10.0.5.9")
     assert rng.size() == 9
 
