@@ -93,6 +93,24 @@ def _runtime(netns: str, ifname: str | None) -> RuntimeConf:
     )
 
 
+def _with_cached_args(client: CNIConfig, conflist: NetworkConfigList, rt: RuntimeConf) -> RuntimeConf:
+    """DEL and CHECK need the ADD's capability args (portmap finds its rules by them): when CAP_ARGS or
+    CNI_ARGS is not set at all, take the ones cached at ADD, as runtimes do with Go libcni."""
+    if "CAP_ARGS" in os.environ and "CNI_ARGS" in os.environ:
+        return rt
+    raw = cache.read_raw(client.cache_dir, conflist.name, rt.container_id, rt.ifname)
+    entry = cache.decode(raw) if raw else None
+    if entry is None:
+        return rt
+    return RuntimeConf(
+        container_id=rt.container_id,
+        netns=rt.netns,
+        ifname=rt.ifname,
+        args=rt.args if "CNI_ARGS" in os.environ else entry.cni_args,
+        capability_args=rt.capability_args if "CAP_ARGS" in os.environ else entry.capability_args,
+    )
+
+
 def error_doc(err: BaseException) -> dict:
     """The error for machines: the CNI code/msg/details plus the full text and the failing plugin."""
     if not isinstance(err, CNIError):
@@ -186,8 +204,11 @@ def add(network: str, netns: str, ifname: str | None, as_json: bool, cache_dir: 
 @ifname_option
 @command
 def delete(network: str, netns: str, ifname: str | None, as_json: bool, cache_dir: str) -> None:
-    """DEL the container in NETNS from NETWORK (runs the plugins in reverse)."""
-    _client(cache_dir).del_network_list(_net(network), _runtime(netns, ifname))
+    """DEL the container in NETNS from NETWORK (runs the plugins in reverse).
+
+    Without CAP_ARGS / CNI_ARGS in the environment, the ones cached at ADD are used."""
+    client, conflist = _client(cache_dir), _net(network)
+    client.del_network_list(conflist, _with_cached_args(client, conflist, _runtime(netns, ifname)))
 
 
 @cli.command()
@@ -196,8 +217,11 @@ def delete(network: str, netns: str, ifname: str | None, as_json: bool, cache_di
 @ifname_option
 @command
 def check(network: str, netns: str, ifname: str | None, as_json: bool, cache_dir: str) -> None:
-    """CHECK that the container in NETNS is still attached as the cached result says."""
-    _client(cache_dir).check_network_list(_net(network), _runtime(netns, ifname))
+    """CHECK that the container in NETNS is still attached as the cached result says.
+
+    Without CAP_ARGS / CNI_ARGS in the environment, the ones cached at ADD are used."""
+    client, conflist = _client(cache_dir), _net(network)
+    client.check_network_list(conflist, _with_cached_args(client, conflist, _runtime(netns, ifname)))
 
 
 @cli.command()

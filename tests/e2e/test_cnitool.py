@@ -53,14 +53,15 @@ class Tool:
         (self.conf_dir / (filename or f"{conf['name']}.conflist")).write_text(json.dumps(conf))
         return conf
 
-    def run(self, *argv: str, cap_args: str = "", cni_args: str = "", env: dict | None = None):
+    def run(self, *argv: str, cap_args: str | None = None, cni_args: str | None = None, env: dict | None = None):
+        """None leaves CAP_ARGS / CNI_ARGS unset (cnitool then reuses the cached ones on DEL/CHECK)."""
         full = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "NETCONFPATH": str(self.conf_dir),
             "CNI_PATH": str(self.bin_dir),
             "CNI_CACHE_DIR": str(self.cache_dir),
-            "CAP_ARGS": cap_args,
-            "CNI_ARGS": cni_args,
+            **({} if cap_args is None else {"CAP_ARGS": cap_args}),
+            **({} if cni_args is None else {"CNI_ARGS": cni_args}),
             **(env or {}),
         }
         argv_full = ["ip", "netns", "exec", self.host_ns, str(self.bin_dir / "cnitool"), *argv]
