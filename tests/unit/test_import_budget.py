@@ -26,10 +26,12 @@ NEVER = {"pyroute2", "asyncio", "ssl", "multiprocessing", "subprocess", "click",
 # Answering VERSION or rejecting a config must not load any netlink code at all.
 NO_NETLINK = {"pyroute2.netlink", "libcni.nl.socket"}
 
-# Budgets (best of 3, µs of top-level import time; module count). Measured values are in bench/README.md.
-VERSION_BUDGET_US, VERSION_MAX_MODULES = 40_000, 110
-CONFIG_ERROR_BUDGET_US, CONFIG_ERROR_MAX_MODULES = 60_000, 150
-ADD_BUDGET_US, ADD_MAX_MODULES = 90_000, 260
+# Budgets (best of 3, µs of top-level import time; module count). The time budgets only catch big regressions
+# (pyroute2's __init__ alone is 250+ ms): the shared 2-core machine swings 20-100 ms under load. The module
+# counts are the tight guard (measured: VERSION 74-93, config error 76-93 modules).
+VERSION_BUDGET_US, VERSION_MAX_MODULES = 150_000, 105
+CONFIG_ERROR_BUDGET_US, CONFIG_ERROR_MAX_MODULES = 150_000, 110
+ADD_BUDGET_US, ADD_MAX_MODULES = 250_000, 260
 
 BAD_CONFIGS = {
     "loopback": {"prevResult": "not an object"},
