@@ -143,3 +143,14 @@ def test_inspect_without_cache_or_netns(tool):
     doc = json.loads(done.stdout)
     assert done.returncode == 0 and doc["cached"] is False
     assert "does not exist" in doc["live"]["error"]
+
+
+def test_del_reuses_cached_capability_args_when_unset(tool):
+    maps = '{"portMappings":[{"hostPort":8080}]}'
+    assert tool("add", "n", "/run/netns/x", CAP_ARGS=maps, CNI_ARGS="A=1").returncode == 0
+    done = tool("del", "n", "/run/netns/x")
+    assert done.returncode == 0
+    assert done.calls[0]["stdin"]["runtimeConfig"] == json.loads(maps) and done.calls[0]["env"]["CNI_ARGS"] == "A=1"
+    assert tool("add", "n", "/run/netns/x", CAP_ARGS=maps).returncode == 0
+    done = tool("del", "n", "/run/netns/x", CAP_ARGS="", CNI_ARGS="")  # set, even empty: taken as given
+    assert "runtimeConfig" not in done.calls[0]["stdin"] and done.calls[0]["env"]["CNI_ARGS"] == ""
