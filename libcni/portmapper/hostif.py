@@ -13,6 +13,9 @@ from libcni import sysctl
 
 def route_interface(ip: str) -> str:
     """Name of the output interface of the kernel's route to `ip` (RTM_GETROUTE, like `ip route get`)."""
+    from libcni.nl import loader
+
+    loader.install_stub()  # before any pyroute2 import: skip the 230 ms package __init__
     from pyroute2.netlink.rtnl import RTM_GETROUTE
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
 

@@ -7,7 +7,6 @@ into rules; they never look at raw config.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
@@ -72,13 +71,19 @@ class Owner:
     ips: tuple[str, ...] = ()  # from prevResult; empty means "any address of this container ID"
 
 
+def _chain_name(prefix: str, network: str, container_id: str) -> str:
+    import hashlib  # only the iptables backend needs it; loading OpenSSL costs a few ms
+
+    return (prefix + hashlib.sha512((network + container_id).encode()).hexdigest())[:28]
+
+
 def dnat_chain_name(network: str, container_id: str) -> str:
     """The Go plugin's per-container chain: "CNI-DN-" + sha512(name + id) hex, cut to 28 characters."""
-    return ("CNI-DN-" + hashlib.sha512((network + container_id).encode()).hexdigest())[:28]
+    return _chain_name("CNI-DN-", network, container_id)
 
 
 def legacy_snat_chain_name(network: str, container_id: str) -> str:
-    return ("CNI-SN-" + hashlib.sha512((network + container_id).encode()).hexdigest())[:28]
+    return _chain_name("CNI-SN-", network, container_id)
 
 
 def mappings_for_family(mappings: tuple[PortMapping, ...], family: int) -> tuple[PortMapping, ...]:

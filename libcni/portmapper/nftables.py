@@ -18,7 +18,6 @@ Go plugin's DEL removes ours and ours removes its.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from libcni import netfilter
@@ -35,7 +34,13 @@ def owner_tag(network: str, container_id: str) -> str:
     tag = f"{network}/{container_id}"
     if len(tag.encode()) <= 127:
         return tag
-    return f"{hashlib.sha256(network.encode()).hexdigest()[:16]}/{container_id}"
+    return f"{_network_hash(network)}/{container_id}"
+
+
+def _network_hash(network: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(network.encode()).hexdigest()[:16]
 
 
 def _skeleton(family: int, localnet: bool) -> list[str]:
@@ -157,7 +162,7 @@ class NftablesMapper:
         return self._delete(lambda r: _owned(r, owner, tag))
 
     def gc(self, network: str, valid_ids: set[str]) -> dict[int, set[int]]:
-        keys = {network, hashlib.sha256(network.encode()).hexdigest()[:16]}
+        keys = {network, _network_hash(network)}
         stale: dict[str, set[str]] = {}  # container ID -> its addresses, over both families
         for family in (4, 6):
             for rule in _rules(family):
