@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import replace
 
+from libcni import log
 from libcni.ipam.delegate import delegate, find_in_path
 from libcni.skel import CmdArgs
 from libcni.types import Result
@@ -53,6 +54,7 @@ def _in_process(plugin: str, paths: list[str]) -> object | None:
 def run(command: str, args: CmdArgs, plugin: str) -> Result | None:
     """Run IPAM `command` (ADD/DEL/CHECK/GC/STATUS); ADD returns the result in the config's version."""
     module = _in_process(plugin, args.path)
+    log.debug(f"IPAM {command} {plugin}: {'exec' if module is None else 'in-process'}")
     if module is None:
         return delegate(command, plugin, args.stdin, args.path, args.cni_version)
     handler = getattr(

@@ -125,8 +125,20 @@ def test_fast_path_matches_exec_path(pycni_bin, env, tmp_path):
     assert "10.77.0.2" in seen["exec"][2]
 
 
-def test_fast_path_is_taken_only_for_our_host_local(pycni_bin):
-    from cni.bridge.ipam import is_own_host_local
-
-    assert is_own_host_local(str(PYCNI_BIN / "host-local"))
-    assert not is_own_host_local(str(GO_BIN / "host-local"))
+@pytest.mark.parametrize(
+    "cni_path, force_exec, expected",
+    [("ours", False, "in-process"), ("ours", True, "exec"), ("go", False, "exec")],
+)
+def test_fast_path_is_taken_only_for_our_host_local(pycni_bin, env, cni_path, force_exec, expected):
+    ctr, path = env.container()
+    conf = env.conf(
+        ipam={"type": "host-local", "dataDir": str(env.data), "ranges": [[{"subnet": "10.77.0.0/24"}]]},
+        logLevel="debug",
+    )
+    search = str(PYCNI_BIN if cni_path == "ours" else GO_BIN)
+    extra = {"env": {"PYCNI_IPAM_EXEC": "1"}} if force_exec else {}
+    run = env.run("ADD", conf, "c1", path, cni_path=search, **extra)
+    run.result()
+    assert f"IPAM ADD host-local: {expected}" in run.stderr
+    assert env.run("DEL", conf, "c1", path, cni_path=search, **extra).returncode == 0
+    assert env.reservations() == []
