@@ -177,3 +177,19 @@ def test_localhost_guard_rules(topo: Topology) -> None:  # noqa: F811
     assert 'iifname != "lo" ip saddr 127.0.0.0/8 drop' in sh(
         "nft", "list", "chain", "ip", "cni_hostport", "localnet", ns=topo.host
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sctp_mapping_rules(topo: Topology, backend: str) -> None:  # noqa: F811
+    """Rules only: this machine's kernel has no SCTP sockets, so SCTP traffic is not exercised."""
+    maps = [{"hostPort": 9000, "containerPort": 5000, "protocol": "sctp"}]
+    topo.plugin("ADD", portmap_conf(backend, maps, topo.prev_result("c1")), "c1").result()
+    if backend == "iptables":
+        saved = sh("iptables-save", "-t", "nat", ns=topo.host) + sh("ip6tables-save", "-t", "nat", ns=topo.host)
+        assert saved.count("-p sctp -m sctp --dport 9000 -j DNAT") == 2, saved
+    else:
+        rules = sh("nft", "list", "ruleset", ns=topo.host)
+        assert rules.count("sctp dport 9000 dnat to") == 2, rules
+    assert topo.plugin("CHECK", portmap_conf(backend, maps, topo.prev_result("c1")), "c1").ok
+    assert topo.plugin("DEL", portmap_conf(backend, [], topo.prev_result("c1")), "c1").ok
+    assert "9000" not in ruleset(topo.host)
