@@ -84,7 +84,13 @@ def cmd_del(args: skel.CmdArgs) -> None:
 
     conf = load_conf(args.config)
     ips = tuple(ip.split("/")[0] for ip in container_ips(conf.prev_result, args.ifname).values())
-    udp = _mapper(conf.backend).unforward(Owner(conf.name, args.container_id, ips))
+    try:
+        udp = _mapper(conf.backend).unforward(Owner(conf.name, args.container_id, ips))
+    except FileNotFoundError as err:  # the backend's tool is not installed: it cannot hold our rules
+        from libcni import log
+
+        log.warning(f"portmap DEL: {err}; nothing to remove")
+        udp = {}
     for m in conf.mappings:  # the runtime may still hold flows for ports whose rules are already gone
         if m.protocol == "udp":
             for family in (4, 6) if not m.family else (m.family,):
