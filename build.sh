@@ -138,6 +138,7 @@ run_tests() {
   need_root test
   apt_install "${TEST_APT_PACKAGES[@]}"
   build
+  dev_shims  # the start-up budget tests run plugins from source, with these as CNI_PATH
   log "lint: ruff"
   local lint_paths=()
   for dir in libcni cni tests bench; do [ -d "$ROOT/$dir" ] && lint_paths+=("$ROOT/$dir"); done
