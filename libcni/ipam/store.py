@@ -33,6 +33,7 @@ INDEX = ".pycni-owners.json"
 _INDEX_TMP = ".pycni-owners.tmp"
 _RESERVE_TMP = ".pycni-reserve.tmp"  # only when O_TMPFILE is unavailable
 LAST_RESERVED = "last_reserved_ip."
+USE_TMPFILE = hasattr(os, "O_TMPFILE")  # off: always the named-temp-file path (and in its unit test)
 
 
 def owner_text(container_id: str, ifname: str) -> str:
@@ -143,12 +144,13 @@ class DiskSession(MemorySession):
     # -- writing ------------------------------------------------------------------------------
     def _link_new(self, ip: str, data: bytes) -> None:
         """Create file `ip` holding `data`, atomically; FileExistsError if the name is taken."""
-        try:
-            fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=self.dirfd)
-        except OSError as err:
-            if err.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-                raise
-            fd = -1
+        fd = -1
+        if USE_TMPFILE:
+            try:
+                fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=self.dirfd)
+            except OSError as err:
+                if err.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
         if fd >= 0:
             try:
                 os.write(fd, data)
@@ -158,8 +160,7 @@ class DiskSession(MemorySession):
             except OSError as err:
                 if err.errno == errno.EEXIST:
                     raise FileExistsError(errno.EEXIST, "reserved", ip) from None
-                if err.errno != errno.ENOENT:  # ENOENT: no /proc; fall back to a named temp file
-                    raise
+                # No /proc, or a file system that cannot link an unnamed file: use a named temp file.
             finally:
                 os.close(fd)
         self._link_via_named_temp(ip, data)

@@ -36,9 +36,25 @@ def test_reserve_is_exclusive_and_reclaims_empty_orphans(tmp_path):
     (net / "10.0.0.4").write_bytes(b"go\r\neth0")
     with session(tmp_path) as s:
         assert not s.reserve("10.0.0.4", "me\r\neth0")
+        del s.owners["10.0.0.4"]  # hide it from the mirror: the link itself must refuse
+        assert not s.reserve("10.0.0.4", "me\r\neth0")
         assert s.reserve("10.0.0.3", "me\r\neth0")
     assert (net / "10.0.0.3").read_bytes() == b"me\r\neth0"
     assert (net / "10.0.0.4").read_bytes() == b"go\r\neth0"
+
+
+def test_named_temp_file_fallback_is_exclusive_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "USE_TMPFILE", False)
+    with session(tmp_path) as s:
+        assert s.reserve("10.0.0.2", "a\r\neth0")
+        assert not s.reserve("10.0.0.2", "b\r\neth0")
+    with session(tmp_path) as s:
+        del s.owners["10.0.0.2"]  # hide it from the mirror: the link itself must refuse
+        assert not s.reserve("10.0.0.2", "b\r\neth0")
+        assert s.owners["10.0.0.2"] == "a\r\neth0"
+    net = tmp_path / "hlnet"
+    assert (net / "10.0.0.2").read_bytes() == b"a\r\neth0"
+    assert sorted(os.listdir(net)) == [store.INDEX, "10.0.0.2", "lock"]
 
 
 def test_index_is_trusted_until_anyone_else_touches_the_directory(tmp_path, monkeypatch):
