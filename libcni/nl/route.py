@@ -86,3 +86,17 @@ def list_routes(sock: RtnlSocket, family: int = 0, table: int | None = None) -> 
             )
         )
     return out
+
+
+def route_get_oif(sock: RtnlSocket, ip: str) -> int:
+    """Index of the output interface of the kernel's route to `ip` (RTM_GETROUTE, like `ip route get`)."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    msg = rtmsg()
+    msg["family"] = family
+    msg["dst_len"] = 128 if family == socket.AF_INET6 else 32
+    msg["attrs"] = [("RTA_DST", ip)]
+    replies = sock.request(msg, RTM_GETROUTE, what=f"route get {ip}")
+    oif = replies[0].get_attr("RTA_OIF") if replies else None
+    if not oif:
+        raise LookupError(f"no route to {ip}")
+    return int(oif)
