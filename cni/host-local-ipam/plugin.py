@@ -11,19 +11,32 @@ same attachment is refused, as in the reference. See README.md for keys, layout 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from libcni import skel
 
 ABOUT = "pycni host-local IPAM plugin"
 
 
-def main() -> None:
-    from libcni.ipam import hostlocal
+def _lazy(verb: str) -> Callable[[skel.CmdArgs], Any]:
+    """The handler `verb` of libcni.ipam.hostlocal, imported only when a verb runs (not for VERSION or
+    for env errors, which skel answers first)."""
 
+    def run(args: skel.CmdArgs) -> Any:
+        from libcni.ipam import hostlocal
+
+        return getattr(hostlocal, verb)(args)
+
+    return run
+
+
+def main() -> None:
     skel.plugin_main(
-        add=hostlocal.cmd_add,
-        delete=hostlocal.cmd_del,
-        check=hostlocal.cmd_check,
-        gc=hostlocal.cmd_gc,
-        status=hostlocal.cmd_status,
+        add=_lazy("cmd_add"),
+        delete=_lazy("cmd_del"),
+        check=_lazy("cmd_check"),
+        gc=_lazy("cmd_gc"),
+        status=_lazy("cmd_status"),
         about=ABOUT,
     )

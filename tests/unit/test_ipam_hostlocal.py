@@ -1,0 +1,56 @@
+"""The verb handlers called in-process, as bridge's fast path does: same CmdArgs as the executable, results
+returned and errors raised, nothing printed, no exit."""
+
+from __future__ import annotations
+
+import pytest
+
+from libcni import skel
+from libcni.errors import CNIError
+from libcni.ipam import hostlocal
+
+
+def args(command: str, config: dict, cid: str = "hlc1", ifname: str = "eth0", cni_args: str = "") -> skel.CmdArgs:
+    return skel.CmdArgs(command, cid, "/run/netns/hl-x", ifname, cni_args, ["/opt/cni/bin"], b"", config)
+
+
+def bridge_conf(tmp_path, version="1.1.0", **top) -> dict:
+    return {
+        "cniVersion": version,
+        "name": "hlnet",
+        "type": "bridge",
+        "bridge": "hlbr0",
+        "ipam": {"type": "host-local", "dataDir": str(tmp_path), "ranges": [[{"subnet": "10.79.0.0/30"}]]},
+        **top,
+    }
+
+
+def test_handlers_in_process(tmp_path, capsys):
+    conf = bridge_conf(tmp_path)
+    result = hostlocal.cmd_add(args("ADD", conf))
+    assert [ip.address for ip in result.ips] == ["10.79.0.2/30"]
+    assert result.cni_version == "1.1.0"
+    prev = result.to_json("1.1.0")
+    hostlocal.cmd_check(args("CHECK", dict(conf, prevResult=prev)))
+    with pytest.raises(CNIError) as err:
+        hostlocal.cmd_status(args("STATUS", conf, "", ""))
+    assert err.value.code == 50
+    with pytest.raises(CNIError, match="no IP addresses available"):
+        hostlocal.cmd_add(args("ADD", conf, "hlc2"))
+    valid = {"cni.dev/valid-attachments": [{"containerID": "hlc1", "ifname": "eth0"}]}
+    hostlocal.cmd_gc(args("GC", dict(conf, **valid)))
+    hostlocal.cmd_check(args("CHECK", dict(conf, prevResult=prev)))  # GC kept the valid attachment
+    hostlocal.cmd_del(args("DEL", conf))
+    hostlocal.cmd_del(args("DEL", conf))
+    hostlocal.cmd_status(args("STATUS", conf, "", ""))
+    with pytest.raises(CNIError, match="not reserved"):
+        hostlocal.cmd_check(args("CHECK", dict(conf, prevResult=prev)))
+    out = capsys.readouterr()
+    assert out.out == ""
+
+
+def test_bad_valid_attachments_are_code_7(tmp_path):
+    conf = bridge_conf(tmp_path, **{"cni.dev/valid-attachments": [{"containerID": 5}]})
+    with pytest.raises(CNIError) as err:
+        hostlocal.cmd_gc(args("GC", conf))
+    assert err.value.code == 7
