@@ -18,6 +18,8 @@ _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$
 
 @dataclass(frozen=True)
 class BridgeConf:
+    """The bridge plugin's config, fully validated by load_conf before anything is touched."""
+
     net: NetConf
     bridge: str
     is_gateway: bool
