@@ -21,6 +21,8 @@ BACKENDS = ("iptables", "nftables")
 
 @dataclass(frozen=True)
 class PortmapConf:
+    """The portmap plugin's config, fully validated by load_conf before any rule is written."""
+
     net: NetConf
     backend: str
     masq: MasqOptions

@@ -16,6 +16,8 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 
 @dataclass(frozen=True)
 class PortMapping:
+    """One runtimeConfig.portMappings entry, normalised."""
+
     host_port: int
     container_port: int
     protocol: str = "tcp"
@@ -31,6 +33,8 @@ class PortMapping:
 
 @dataclass(frozen=True)
 class MasqOptions:
+    """How portmap masquerades hairpin and localhost traffic (snat, masqAll, markMasqBit...)."""
+
     snat: bool = True
     masq_all: bool = False
     mark_bit: int = 13
