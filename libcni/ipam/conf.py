@@ -25,6 +25,8 @@ DEFAULT_LOCK_TIMEOUT = 30.0  # seconds; the reference waits forever
 
 @dataclass(frozen=True)
 class IPAMConf:
+    """host-local's config: the range sets to allocate from, routes, DNS and where leases live."""
+
     name: str  # the network name: the state lives in <data_dir>/<name>/
     cni_version: str
     range_sets: tuple[RangeSet, ...]

@@ -37,6 +37,8 @@ def ip_text(family: int, value: int) -> str:
 
 @dataclass(frozen=True)
 class Range:
+    """One allocatable range of a subnet, as integer addresses (start and end inclusive)."""
+
     subnet: Network
     start: int  # first allocatable address, inclusive
     end: int  # last allocatable address, inclusive
@@ -114,6 +116,8 @@ def parse_range(conf: Any, where: str) -> Range:
 
 @dataclass(frozen=True)
 class RangeSet:
+    """Ranges of one family that share a lease: one address is taken from the first with room."""
+
     ranges: tuple[Range, ...]
 
     @property
