@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Completed:
+    """A finished child process: exit status and what it printed."""
+
     returncode: int
     stdout: bytes
     stderr: bytes

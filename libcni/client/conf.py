@@ -46,6 +46,8 @@ class PluginConf:
 
 @dataclass(frozen=True)
 class NetworkConfigList:
+    """A parsed conflist: its plugins in chain order and the list's own bytes."""
+
     name: str
     cni_version: str
     plugins: tuple[PluginConf, ...]

@@ -21,6 +21,8 @@ RTN_UNICAST = 1
 
 @dataclass(frozen=True)
 class RouteEntry:
+    """One route read back from the kernel."""
+
     dst: str  # CIDR, "0.0.0.0/0" for default
     gw: str
     oif: int
