@@ -76,9 +76,9 @@ class Owner:
 
 
 def _chain_name(prefix: str, network: str, container_id: str) -> str:
-    import hashlib  # only the iptables backend needs it; loading OpenSSL costs a few ms
+    from libcni import digest  # only the iptables backend needs it
 
-    return (prefix + hashlib.sha512((network + container_id).encode()).hexdigest())[:28]
+    return (prefix + digest.sha512((network + container_id).encode()).hexdigest())[:28]
 
 
 def dnat_chain_name(network: str, container_id: str) -> str:

@@ -38,9 +38,9 @@ def owner_tag(network: str, container_id: str) -> str:
 
 
 def _network_hash(network: str) -> str:
-    import hashlib
+    from libcni import digest
 
-    return hashlib.sha256(network.encode()).hexdigest()[:16]
+    return digest.sha256(network.encode()).hexdigest()[:16]
 
 
 def _skeleton(family: int, localnet: bool) -> list[str]:
