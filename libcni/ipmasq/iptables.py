@@ -12,12 +12,11 @@ addresses and also removes the old `-s ip/prefix` form.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from collections.abc import Callable
 
-from libcni import netfilter, proc
+from libcni import digest, netfilter, proc
 
 MULTICAST = {4: "224.0.0.0/4", 6: "ff00::/8"}
 IPTABLES = {4: "iptables", 6: "ip6tables"}
@@ -25,7 +24,7 @@ _COMMENT_RE = re.compile(r'--comment "name: \\"(?P<net>[^"\\]*)\\" id: \\"(?P<ci
 
 
 def chain_name(network: str, container_id: str) -> str:
-    return "CNI-" + hashlib.sha512((network + container_id).encode()).hexdigest()[:24]
+    return "CNI-" + digest.sha512((network + container_id).encode()).hexdigest()[:24]
 
 
 def comment(network: str, container_id: str) -> str:

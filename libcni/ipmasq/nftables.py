@@ -8,10 +8,9 @@ if: .., id: ..`; base chain `postrouting` (nat, srcnat) rebuilt on every ADD: sk
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 
-from libcni import netfilter
+from libcni import digest, netfilter
 
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"
@@ -20,7 +19,7 @@ COMMENT_MAX = 128
 
 
 def _hash16(text: str) -> str:
-    return hashlib.sha512(text.encode()).hexdigest()[:16]
+    return digest.sha512(text.encode()).hexdigest()[:16]
 
 
 def hash_for_network(network: str) -> str:
