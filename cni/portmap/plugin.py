@@ -58,14 +58,22 @@ def cmd_add(args: skel.CmdArgs) -> Result:
 
 def _localhost_access(fwds: list) -> None:
     """127.0.0.1:hostPort needs route_localnet on the host interface towards the container (v4 only)."""
-    from libcni.portmapper.hostif import enable_route_localnet
+    from libcni import log, sysctl
+    from libcni.portmapper.hostif import route_interface
 
     for fwd in fwds:
-        if fwd.family == 4:
-            try:
-                enable_route_localnet(fwd.container_ip)
-            except (OSError, LookupError) as err:
-                raise CNIError(f"cannot enable route_localnet towards {fwd.container_ip}", str(err)) from err
+        if fwd.family != 4:
+            continue
+        try:
+            name = route_interface(fwd.container_ip)
+        except (OSError, LookupError) as err:
+            # As the reference: no route from the host means no interface to open, not a failed ADD.
+            log.warning(f"no host route to {fwd.container_ip} ({err}): 127.0.0.1:hostPort will not reach it")
+            continue
+        try:
+            sysctl.ensure(f"net/ipv4/conf/{name}/route_localnet", "1")
+        except OSError as err:
+            raise CNIError(f"cannot enable route_localnet on {name}", str(err)) from err
 
 
 def _best_effort(step) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Find the host interface that routes to a container address, and turn on route_localnet there.
+"""Find the host interface that routes to a container address (where portmap turns on route_localnet).
 
 route_localnet lets 127.0.0.1:hostPort be DNATed out of that interface; the backends add a rule that
 drops off-box packets with a 127.0.0.0/8 source, which route_localnet would otherwise route.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import socket
 
-from libcni import sysctl
-
 
 def route_interface(ip: str) -> str:
     """Name of the output interface of the kernel's route to `ip`."""
@@ -18,9 +16,3 @@ def route_interface(ip: str) -> str:
 
     with RtnlSocket() as sock:
         return socket.if_indextoname(route_get_oif(sock, ip))
-
-
-def enable_route_localnet(container_ip: str) -> str:
-    name = route_interface(container_ip)
-    sysctl.ensure(f"net/ipv4/conf/{name}/route_localnet", "1")
-    return name

@@ -85,3 +85,15 @@ def test_mappings_but_no_ip_on_ifname_is_a_no_op(netns) -> None:
     res = run_plugin("portmap", "ADD", _conf(), container_id="c1", netns="/run/netns/x", ifname="eth1", host_ns=host)
     assert _without_empty_dns(res.result()) == PREV
     _nothing_written(host)
+
+
+def test_no_host_route_to_the_container_is_not_an_add_failure(netns) -> None:
+    """As the reference: without a route to the container there is no interface for route_localnet;
+    ADD still installs the DNAT rules (the bench's bare portmap section runs like this)."""
+    host = netns.new("h")
+    res = run_plugin("portmap", "ADD", _conf(), container_id="c1", netns="/run/netns/x", ifname="eth0", host_ns=host)
+    assert _without_empty_dns(res.result())["ips"] == PREV["ips"]
+    assert "no host route to 10.98.0.2" in res.stderr
+    assert "--to-destination 10.98.0.2:80" in sh("iptables-save", "-t", "nat", ns=host)
+    run_plugin("portmap", "DEL", _conf(), container_id="c1", netns="/run/netns/x", ifname="eth0", host_ns=host)
+    assert "CNI-DN-" not in sh("iptables-save", "-t", "nat", ns=host)
