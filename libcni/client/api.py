@@ -19,8 +19,8 @@ from libcni import version as ver
 from libcni.client import cache
 from libcni.client.conf import NetworkConfigList, PluginConf
 from libcni.errors import CNIError, DecodingFailure
-from libcni.ipam.delegate import _exec as exec_retrying_busy
 from libcni.ipam.delegate import error_from_output, find_in_path
+from libcni.ipam.delegate import exec_plugin as exec_retrying_busy
 from libcni.skel import validate_container_id, validate_ifname, validate_network_name
 from libcni.types import Result
 

@@ -37,12 +37,12 @@ def find_in_path(plugin: str, paths: list[str]) -> str:
     raise CNIError(f'failed to find plugin "{plugin}" in path [{" ".join(paths)}]')
 
 
-def _exec(path: str, stdin: bytes, env: dict[str, str]) -> proc.Completed:
+def exec_plugin(path: str, stdin: bytes, env: dict[str, str]) -> proc.Completed:
+    """Exec a plugin binary, retrying while it is "text file busy" (being replaced), as Go's invoke does."""
     for attempt in range(_TEXT_FILE_BUSY_RETRIES + 1):
         try:
             return proc.run([path], stdin, env)
         except OSError as err:
-            # A binary being replaced while we exec it: try again shortly, as Go's invoke does.
             if err.errno != errno.ETXTBSY or attempt == _TEXT_FILE_BUSY_RETRIES:
                 raise CNIError(f'failed to exec plugin "{path}"', str(err)) from None
             time.sleep(1)
@@ -72,7 +72,7 @@ def delegate(command: str, plugin: str, stdin: bytes, paths: list[str], config_v
     path = find_in_path(plugin, paths)
     env = dict(os.environ)
     env["CNI_COMMAND"] = command
-    completed = _exec(path, stdin, env)
+    completed = exec_plugin(path, stdin, env)
     if completed.stderr:
         sys.stderr.buffer.write(completed.stderr)
         sys.stderr.flush()
