@@ -11,8 +11,6 @@ import gc
 import os
 import sys
 
-from libcni import lazy
-
 ENTRY_POINTS = {
     "loopback": "cni.loopback.plugin",
     "bridge": "cni.bridge.plugin",
@@ -44,13 +42,31 @@ def exit_now(code: object) -> None:
     os._exit(status)
 
 
+def version_reply() -> str:
+    """What skel prints for VERSION (json.dumps(..., indent=4) of the same document), built without json.
+
+    Every pycni plugin speaks every version in libcni.version.ALL (tests/unit/test_multicall_version.py
+    holds each entry point and the bytes to that), and runtimes call VERSION to validate a conflist, so
+    the answer comes before any plugin module, json or dataclasses is imported (~16 ms per call).
+    """
+    from libcni.version import ALL, CURRENT
+
+    versions = ",\n".join(f'        "{v}"' for v in ALL)
+    return f'{{\n    "cniVersion": "{CURRENT}",\n    "supportedVersions": [\n{versions}\n    ]\n}}'
+
+
 def main() -> None:
-    lazy.defer_error_path_modules()
     name = os.path.basename(sys.argv[0])
     module_name = ENTRY_POINTS.get(name)
     if module_name is None:
         sys.stderr.write(f"pycni: called as {name!r}; link this executable as one of: {', '.join(ENTRY_POINTS)}\n")
         sys.exit(2)
+    if module_name != "libcni.cnitool" and os.environ.get("CNI_COMMAND") == "VERSION":
+        sys.stdout.write(version_reply())  # skel does not read stdin for VERSION either
+        exit_now(0)
+    from libcni import lazy
+
+    lazy.defer_error_path_modules()
     if module_name == "libcni.cnitool":  # a person's CLI, not a per-pod call: keep the normal lifecycle
         __import__(module_name, fromlist=["main"]).main()
         return
