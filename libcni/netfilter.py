@@ -25,8 +25,9 @@ def iptables_restore(family: int, payload: str) -> None:
         )
 
 
-def iptables_save(family: int, table: str) -> str:
-    done = proc.run([IPTABLES_SAVE[family], "-t", table])
+def iptables_save(family: int, table: str = "") -> str:
+    """The dump of one table, or of every table when `table` is empty."""
+    done = proc.run([IPTABLES_SAVE[family], *(("-t", table) if table else ())])
     if done.returncode != 0:
         raise CNIError(f"{IPTABLES_SAVE[family]} failed", done.stderr.decode(errors="replace").strip())
     return done.stdout.decode()

@@ -9,7 +9,8 @@ and, for IPv4 with snat, one raw PREROUTING rule that drops off-box packets with
 (route_localnet would otherwise route them).
 
 Each call reads the table once with iptables-save (to keep shared rules unique and to find a
-container's rules by chain name, whatever mappings the runtime sends) and writes once with
+container's rules by chain name, whatever mappings the runtime sends; an IPv4 ADD that also needs
+raw reads every table in that one exec) and writes once with
 `iptables-restore --noflush`. Declaring `:CNI-DN-x` in the payload creates or flushes it, so a
 second ADD replaces the chain instead of piling rules up.
 """
@@ -151,7 +152,11 @@ class IptablesMapper:
 
     def forward(self, fwds: list[Forward]) -> None:
         for fwd in fwds:
-            nat = Table(netfilter.iptables_save(fwd.family, "nat"), "nat")
+            # IPv4 with snat also reads raw: one dump of every table instead of a second exec (iptables-nft
+            # fetches the whole ruleset for any -t anyway: 21 ms vs 18 + 16 ms with 4000 rules loaded).
+            localnet = fwd.family == 4 and fwd.masq.snat
+            dump = netfilter.iptables_save(fwd.family, "" if localnet else "nat")
+            nat = Table(dump, "nat")
             lines = ["*nat", *_shared_rules(nat, fwd)]
             chain = fwd.dnat_chain
             lines += [f"-D {c} {spec}" for c, spec in nat.jumps_to(chain)]  # entries of an earlier ADD
@@ -159,10 +164,8 @@ class IptablesMapper:
             lines += [f"-A {chain} {r}" for r in chain_rules(fwd)]
             lines += [f"-A {DNAT} {r}" for r in entry_rules(fwd)]
             lines.append("COMMIT")
-            if fwd.family == 4 and fwd.masq.snat:
-                raw = Table(netfilter.iptables_save(4, "raw"), "raw")
-                if LOCALNET_DROP not in raw.rules("PREROUTING"):
-                    lines += ["*raw", f"-A PREROUTING {LOCALNET_DROP}", "COMMIT"]
+            if localnet and LOCALNET_DROP not in Table(dump, "raw").rules("PREROUTING"):
+                lines += ["*raw", f"-A PREROUTING {LOCALNET_DROP}", "COMMIT"]
             netfilter.iptables_restore(fwd.family, "\n".join(lines) + "\n")
 
     def check(self, fwds: list[Forward]) -> None:
