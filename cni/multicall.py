@@ -64,9 +64,10 @@ def main() -> None:
     if module_name != "libcni.cnitool" and os.environ.get("CNI_COMMAND") == "VERSION":
         sys.stdout.write(version_reply())  # skel does not read stdin for VERSION either
         exit_now(0)
-    from libcni import lazy
+    from libcni import dataclass_cache, lazy
 
-    lazy.defer_error_path_modules()
+    lazy.defer_error_path_modules()  # first: dataclasses imports inspect
+    dataclass_cache.install()  # the bundle's precompiled @dataclass methods (no-op from source)
     if module_name == "libcni.cnitool":  # a person's CLI, not a per-pod call: keep the normal lifecycle
         __import__(module_name, fromlist=["main"]).main()
         return
