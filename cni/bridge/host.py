@@ -3,6 +3,7 @@ forwarding. Every function takes a netlink socket opened in the host (the plugin
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 
 from cni.bridge.config import BridgeConf
@@ -11,7 +12,7 @@ from libcni.errors import CNIError
 from libcni.nl import bridge as nlbridge
 from libcni.nl.iface import set_mac, set_master, set_promisc
 from libcni.nl.link import Link, get_link, list_addresses, set_link_up
-from libcni.nl.socket import RtnlSocket
+from libcni.nl.socket import NetlinkError, RtnlSocket
 
 
 def _quiet_sysctl(name: str, value: str) -> None:
@@ -84,7 +85,12 @@ def ensure_gateway_addr(sock: RtnlSocket, link: Link, cidr: str, force: bool) ->
         delete_address(sock, link.index, addr.cidr)
     # No DAD for the gateway: the subnet is ours, and a tentative gateway would drop the first
     # IPv6 packets of every new container for a second or two (the reference leaves it tentative).
-    add_address(sock, link.index, wanted.with_prefixlen, IFA_F_NODAD if wanted.version == 6 else 0)
+    try:
+        add_address(sock, link.index, wanted.with_prefixlen, IFA_F_NODAD if wanted.version == 6 else 0)
+    except NetlinkError as err:
+        # A concurrent ADD on the same new bridge added this very address after our read.
+        if err.errno != errno.EEXIST:
+            raise
 
 
 def pin_mac(sock: RtnlSocket, index: int) -> None:
