@@ -62,7 +62,6 @@ def _settle(sock: RtnlSocket, index: int) -> None:
 
 def configure(sock: RtnlSocket, link: Link, ips: list[IPConfig], routes: list[Route], enable_dad: bool) -> None:
     from libcni.nl.addr import add_address
-    from libcni.nl.route import add_route
 
     gateways: dict[int, str] = {}
     if any(ip.family == 6 for ip in ips):
@@ -77,6 +76,8 @@ def configure(sock: RtnlSocket, link: Link, ips: list[IPConfig], routes: list[Ro
     set_link_up(sock, link.index)
     if enable_dad and 6 in gateways:
         _settle(sock, link.index)
+    if routes:  # pyroute2's route codec is a separate import (~1 ms): only when there is a route to add
+        from libcni.nl.route import add_route
     for route in routes:
         gw = route.gw or gateways.get(route.family, "")
         try:

@@ -48,17 +48,23 @@ def apply_vlans(sock: RtnlSocket, conf: BridgeConf, index: int, vlan: int) -> No
     nlbridge.add_vlans(sock, index, [v for v in conf.vlan_trunk if v != vlan])
 
 
-def attach_port(sock: RtnlSocket, conf: BridgeConf, name: str, br: Link, vlan: int) -> Link:
-    """Bring the host veth up and make it a port of the bridge with the configured flags and VLANs."""
-    link = get_link(sock, name)
-    if link is None:
-        raise CNIError(f'failed to look up host veth "{name}"')
-    set_link_up(sock, link.index)
+def attach_port(sock: RtnlSocket, conf: BridgeConf, name: str, br: Link, vlan: int, index: int = 0) -> int:
+    """Bring the host veth up and make it a port of the bridge with the configured flags and VLANs.
+
+    `index` is the veth's index when the caller knows it (the container end's IFLA_LINK): that saves
+    reading the link by name. Returns the port's index.
+    """
+    if not index:
+        link = get_link(sock, name)
+        if link is None:
+            raise CNIError(f'failed to look up host veth "{name}"')
+        index = link.index
+    set_link_up(sock, index)
     _quiet_sysctl(f"net/ipv6/conf/{name}/accept_ra", "0")
-    set_master(sock, link.index, br.index)
-    nlbridge.set_port_flags(sock, link.index, conf.hairpin, conf.port_isolation)
-    apply_vlans(sock, conf, link.index, vlan)
-    return link
+    set_master(sock, index, br.index)
+    nlbridge.set_port_flags(sock, index, conf.hairpin, conf.port_isolation)
+    apply_vlans(sock, conf, index, vlan)
+    return index
 
 
 def _conflicts(existing: str, wanted: ipaddress.IPv4Interface | ipaddress.IPv6Interface) -> bool:
@@ -93,11 +99,13 @@ def ensure_gateway_addr(sock: RtnlSocket, link: Link, cidr: str, force: bool) ->
             raise
 
 
-def pin_mac(sock: RtnlSocket, index: int) -> None:
-    """Set the bridge MAC to its current value so it stops following its ports (cni#285)."""
+def pin_mac(sock: RtnlSocket, index: int) -> str:
+    """Set the bridge MAC to its current value so it stops following its ports (cni#285); return it."""
     link = get_link(sock, index=index)
     if link is not None and link.mac:
         set_mac(sock, index, link.mac)
+        return link.mac
+    return ""
 
 
 def enable_forwarding(families: set[int]) -> None:

@@ -94,7 +94,7 @@ def calc_gateways(conf: BridgeConf, result: Result) -> dict[int, list[str]]:
     return gws
 
 
-def _setup_gateways(hsock, conf: BridgeConf, br, gws: dict[int, list[str]], result: Result) -> None:  # type: ignore[no-untyped-def]
+def _setup_gateways(hsock, conf: BridgeConf, br, gws: dict[int, list[str]], result: Result) -> str:  # type: ignore[no-untyped-def]
     from cni.bridge import host
 
     target = br
@@ -105,9 +105,10 @@ def _setup_gateways(hsock, conf: BridgeConf, br, gws: dict[int, list[str]], resu
         with step(f"set gateway address {cidr} on {target.name}"):
             host.ensure_gateway_addr(hsock, target, cidr, conf.force_address)
     with step("pin the bridge MAC"):
-        host.pin_mac(hsock, br.index)
+        pinned_mac = host.pin_mac(hsock, br.index)
     with step("enable IP forwarding"):
         host.enable_forwarding({f for f, v in gws.items() if v})
+    return pinned_mac
 
 
 def _vlan_gateway(hsock, conf: BridgeConf, br):  # type: ignore[no-untyped-def]
@@ -145,10 +146,11 @@ def cmd_add(args: skel.CmdArgs) -> Result:
             cont, host_name = _create_veth(conf, ns, args.ifname)
         undo.callback(_quietly, _delete_container_link, ns, args.ifname)
         with step(f'attach {host_name} to bridge "{conf.bridge}"'):
-            port = host.attach_port(hsock, conf, host_name, br, conf.vlan)
+            # The container end's IFLA_LINK is the host end's index: no lookup by name needed.
+            port_index = host.attach_port(hsock, conf, host_name, br, conf.vlan, cont.raw.get_attr("IFLA_LINK") or 0)
         result.interfaces = [
             Interface(br.name, br.mac),
-            Interface(host_name, port.mac),
+            Interface(host_name, ""),
             Interface(args.ifname, cont.mac, sandbox=args.netns),
         ]
         if conf.macspoofchk:
@@ -157,25 +159,31 @@ def cmd_add(args: skel.CmdArgs) -> Result:
             with step("set up the MAC spoof check"):
                 spoofcheck.setup(host_name, cont.mac, args.container_id, args.ifname)
             undo.callback(_quietly, spoofcheck.teardown, args.container_id, args.ifname)
+        pinned_mac = ""
         if conf.is_layer3:
-            _add_layer3(args, conf, ns, hsock, br, cont, result, undo)
+            pinned_mac = _add_layer3(args, conf, ns, hsock, br, cont, result, undo)
         elif not conf.disable_container_interface:
             with step(f"set {args.ifname} up"), ns.entered(), RtnlSocket() as csock:
                 set_link_up(csock, cont.index)
+        port = None
         if not conf.disable_container_interface:
-            state = wait_oper_up(hsock, port.index, PORT_WAIT)
+            state, port = wait_oper_up(hsock, port_index, PORT_WAIT)
             if state != "UP":
                 raise CNIError(f"bridge port in error state: {state}", f"{host_name} did not come up")
-        # The bridge MAC may change when its first port joins or it gets an address: read both again.
-        result.interfaces[0].mac = getattr(get_link(hsock, index=br.index), "mac", br.mac)
-        result.interfaces[1].mac = getattr(get_link(hsock, index=port.index), "mac", port.mac)
+        # The bridge MAC may change when its first port joins or it gets an address, unless it was just
+        # pinned; a veth's own MAC never changes, so the read made for the oper-state wait is current.
+        result.interfaces[0].mac = pinned_mac or getattr(get_link(hsock, index=br.index), "mac", br.mac)
+        if port is None:
+            port = get_link(hsock, index=port_index)
+        result.interfaces[1].mac = getattr(port, "mac", "")
         if not conf.net.dns.is_empty():
             result.dns = conf.net.dns
         undo.pop_all()
     return result
 
 
-def _add_layer3(args, conf: BridgeConf, ns: NetNS, hsock, br, cont, result: Result, undo: ExitStack) -> None:  # type: ignore[no-untyped-def]
+def _add_layer3(args, conf: BridgeConf, ns: NetNS, hsock, br, cont, result: Result, undo: ExitStack) -> str:  # type: ignore[no-untyped-def]
+    """IPAM, the container's addresses and routes, gateways, ipMasq; return the bridge MAC if it was pinned."""
     from cni.bridge import container, ipam
     from libcni import ipmasq
     from libcni.nl.socket import RtnlSocket
@@ -190,13 +198,13 @@ def _add_layer3(args, conf: BridgeConf, ns: NetNS, hsock, br, cont, result: Resu
     with step(f"configure {args.ifname} in {args.netns}"), ns.entered(), RtnlSocket() as csock:
         container.dad_sysctls(args.ifname, conf.enable_dad)
         container.configure(csock, cont, result.ips, result.routes, conf.enable_dad)
-    if conf.is_gateway:
-        _setup_gateways(hsock, conf, br, gws, result)
+    pinned_mac = _setup_gateways(hsock, conf, br, gws, result) if conf.is_gateway else ""
     if conf.ip_masq:
         ips = [ip.address for ip in result.ips]
         undo.callback(_quietly, ipmasq.teardown, ips, conf.net.name, args.ifname, args.container_id)
         with step("set up ipMasq"):
             ipmasq.setup(conf.ip_masq_backend, ips, conf.net.name, args.ifname, args.container_id)
+    return pinned_mac
 
 
 def _quietly(fn, *a) -> None:  # type: ignore[no-untyped-def]

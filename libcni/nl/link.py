@@ -12,6 +12,8 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from libcni.nl.socket import NetlinkError, RtnlSocket
 
 IFF_UP = 0x1
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
 
 
 @dataclass
@@ -92,11 +94,32 @@ def set_link_up(sock: RtnlSocket, index: int, up: bool = True) -> None:
     sock.request(msg, RTM_NEWLINK, what=f"set link {index} {'up' if up else 'down'}")
 
 
+def _strict_dumps(sock: RtnlSocket, on: bool) -> bool:
+    """NETLINK_GET_STRICT_CHK: the kernel (4.20+) then filters dumps by the header's index."""
+    try:
+        sock.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, int(on))
+    except OSError:
+        return False  # an older kernel: the client-side filter below still applies
+    return True
+
+
 def list_addresses(sock: RtnlSocket, index: int = 0, family: int = 0) -> list[Address]:
+    """Addresses of the namespace, or of link `index` only.
+
+    With an index the kernel filters the dump itself: a host with hundreds of veths has an IPv6
+    link-local address on each, and decoding every one of them costs far more than the request.
+    """
     msg = ifaddrmsg()
     msg["family"] = family
+    msg["index"] = index
+    strict = bool(index) and _strict_dumps(sock, True)
+    try:
+        replies = sock.dump(msg, RTM_GETADDR, what="list addresses")
+    finally:
+        if strict:
+            _strict_dumps(sock, False)
     out = []
-    for reply in sock.dump(msg, RTM_GETADDR, what="list addresses"):
+    for reply in replies:
         if index and reply["index"] != index:
             continue
         address = reply.get_attr("IFA_LOCAL") or reply.get_attr("IFA_ADDRESS")
