@@ -19,8 +19,24 @@ class Completed:
     stderr: bytes
 
 
+class Running:
+    """A child started by `start`: do other work, then `wait()` for it as `run` would have."""
+
+    def __init__(self, pid: int, in_w: int, out_r: int, err_r: int, stdin: bytes) -> None:
+        self.pid, self.in_w, self.out_r, self.err_r, self.stdin = pid, in_w, out_r, err_r, stdin
+
+    def wait(self) -> Completed:
+        return _communicate(self.pid, self.in_w, self.out_r, self.err_r, self.stdin)
+
+
 def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) -> Completed:
     """Spawn argv[0] (a path, or a name looked up in PATH) and wait for it."""
+    return start(argv, stdin, env).wait()
+
+
+def start(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) -> Running:
+    """Spawn argv[0] without waiting. The child starts in the calling thread's namespaces (setns'd
+    ones included); `stdin` is written when `wait()` runs, so a child that must read it first waits."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -39,7 +55,10 @@ def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) 
     finally:
         for fd in (in_r, out_w, err_w):
             os.close(fd)
-    return _communicate(pid, in_w, out_r, err_r, stdin)
+    if not stdin:  # EOF at once: a child reading stdin does not wait for wait()
+        os.close(in_w)
+        in_w = -1
+    return Running(pid, in_w, out_r, err_r, stdin)
 
 
 def _communicate(pid: int, in_w: int, out_r: int, err_r: int, data: bytes) -> Completed:
@@ -50,7 +69,7 @@ def _communicate(pid: int, in_w: int, out_r: int, err_r: int, data: bytes) -> Co
     poller.register(err_r, select.POLLIN)
     if data:
         poller.register(in_w, select.POLLOUT)
-    else:
+    elif in_w >= 0:
         os.close(in_w)
     view, open_fds = memoryview(data), {out_r, err_r} | ({in_w} if data else set())
     while open_fds:
