@@ -15,14 +15,21 @@ IPTABLES_RESTORE = {4: "iptables-restore", 6: "ip6tables-restore"}
 IPTABLES_SAVE = {4: "iptables-save", 6: "ip6tables-save"}
 
 
-def iptables_restore(family: int, payload: str) -> None:
-    """Apply an iptables-restore payload (with its own *table / COMMIT lines) without flushing."""
+def iptables_restore(family: int, payload: str, check: bool = True) -> bool:
+    """Apply an iptables-restore payload (with its own *table / COMMIT lines) without flushing.
+
+    A failed batch changes nothing (each table commits atomically). With `check=False` a failure
+    returns False instead of raising, for callers that try an optimistic batch first.
+    """
     done = proc.run([IPTABLES_RESTORE[family], "--noflush", "--wait"], payload.encode())
+    if done.returncode != 0 and not check:
+        return False
     if done.returncode != 0:
         raise CNIError(
             f"{IPTABLES_RESTORE[family]} failed",
             f"{done.stderr.decode(errors='replace').strip()}\n--- payload ---\n{payload}",
         )
+    return True
 
 
 def iptables_save(family: int, table: str = "") -> str:

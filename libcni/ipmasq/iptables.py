@@ -60,20 +60,28 @@ def _jump_exists(family: int, ip: str, chain: str, cmt: str) -> bool:
 
 
 def setup(ips: list[str], network: str, container_id: str) -> None:
+    """One iptables-restore per family; `iptables -C` checks of the jumps only when the chain exists.
+
+    The first batch creates the chain with `-N`, which fails (and so applies nothing) when the chain
+    is already there: a jump to the chain can only exist if the chain does, so on a first ADD every
+    jump is new and one exec per family does it all. A repeated ADD (or one after the reference's)
+    falls back to checking each jump and rebuilding the chain's rules in place.
+    """
     chain, cmt = chain_name(network, container_id), comment(network, container_id)
     for family in (4, 6):
         addrs = [ipaddress.ip_interface(ip) for ip in ips if _family(ip) == family]
         if not addrs:
             continue
+        rules = [f"-A {chain} -d {net} -j ACCEPT -m comment --comment {_quoted(cmt)}"
+                 for net in dict.fromkeys(str(a.network) for a in addrs)]  # fmt: skip
+        rules.append(f"-A {chain} ! -d {MULTICAST[family]} -j MASQUERADE -m comment --comment {_quoted(cmt)}")
+        jumps = {str(a.ip): f"-A POSTROUTING -s {a.ip} -j {chain} -m comment --comment {_quoted(cmt)}" for a in addrs}
+        fresh = ["*nat", f"-N {chain}", *rules, *jumps.values(), "COMMIT", ""]
+        if netfilter.iptables_restore(family, "\n".join(fresh), check=False):
+            continue
         # Declaring the chain flushes it under --noflush, so a repeated ADD rebuilds it rather than doubling it.
-        lines = ["*nat", f":{chain} - [0:0]"]
-        for net in dict.fromkeys(str(a.network) for a in addrs):
-            lines.append(f"-A {chain} -d {net} -j ACCEPT -m comment --comment {_quoted(cmt)}")
-        lines.append(f"-A {chain} ! -d {MULTICAST[family]} -j MASQUERADE -m comment --comment {_quoted(cmt)}")
-        for addr in addrs:
-            if not _jump_exists(family, str(addr.ip), chain, cmt):
-                lines.append(f"-A POSTROUTING -s {addr.ip} -j {chain} -m comment --comment {_quoted(cmt)}")
-        netfilter.iptables_restore(family, "\n".join([*lines, "COMMIT", ""]))
+        missing = [jump for ip, jump in jumps.items() if not _jump_exists(family, ip, chain, cmt)]
+        netfilter.iptables_restore(family, "\n".join(["*nat", f":{chain} - [0:0]", *rules, *missing, "COMMIT", ""]))
 
 
 def _removal(saved: str, chains: set[str]) -> list[str]:
