@@ -43,10 +43,16 @@ class _LeanConfig(types.ModuleType):
             sys.modules["pyroute2._real_config"] = real
         return getattr(real, attr)
 
+    @property
+    def signal_stop_remote(self) -> object:
+        """signal.SIGUSR1 as the real module has it; `signal` (its IntEnums: ~0.5 ms) only when read."""
+        import signal
+
+        return getattr(signal, "SIGUSR1", None)
+
 
 def _lean_config(package_dir: str) -> types.ModuleType:
     import os
-    import signal
     import socket
     import struct
 
@@ -62,7 +68,7 @@ def _lean_config(package_dir: str) -> types.ModuleType:
         SocketBase=socket.socket, ipdb_nl_async=True, nlm_generator=False, nla_via_getattr=False,
         async_qsize=4096, commit_barrier=0, gc_timeout=60, db_transaction_limit=1, cache_expire=60,
         telemetry=None, child_process_mode="fork", disable_mp_signal=False, force_gc=False,
-        signal_stop_remote=getattr(signal, "SIGUSR1", None), mock_netlink=False, mock_netns=False,
+        mock_netlink=False, mock_netns=False,
         nlsocket_thread_safe=True,
         uname=(uname.sysname, uname.nodename, uname.release, uname.version, uname.machine, ""),
         machine=uname.machine, arch=f"{struct.calcsize('P') * 8}bit",
@@ -165,6 +171,7 @@ def _defer_link_kinds() -> None:
     from libcni import lazy
 
     lazy.defer("pkgutil")  # ifinfmsg imports it for plugin packages, and our config lists none
+    lazy.defer("selectors")  # socket imports it for sendfile() only (~0.7 ms with math)
     _defer_kind_plugins()
     sys.meta_path.insert(0, _AfterIfinfmsg())  # type: ignore[arg-type]
 

@@ -56,12 +56,13 @@ def test_deferred_list_covers_every_plugin_module() -> None:
     assert set(loader.LINK_KIND_PLUGINS) == on_disk, "pyroute2 changed its link-kind plugins: update the loader"
 
 
-def test_pkgutil_stays_deferred_on_the_netlink_path() -> None:
+def test_unused_stdlib_stays_deferred_on_the_netlink_path() -> None:
     import sysconfig
 
-    # -S: no site module, so nothing but the netlink path can have imported pkgutil.
+    # -S: no site module, so nothing but the netlink path can have imported these.
     paths = [str(ROOT), sysconfig.get_paths()["purelib"]]
-    code = f"import sys; sys.path[:0] = {paths!r}; from libcni.nl import link; "
-    code += "from libcni.lazy import DeferredModule; print(isinstance(sys.modules['pkgutil'], DeferredModule))"
+    code = f"import sys; sys.path[:0] = {paths!r}; from libcni.nl import link; from libcni.lazy import DeferredModule; "
+    code += "print([isinstance(sys.modules[m], DeferredModule) for m in ('pkgutil', 'selectors')], "
+    code += "'signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "True", out.stderr
+    assert out.stdout.strip() == "[True, True] False", out.stderr
