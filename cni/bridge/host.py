@@ -31,7 +31,8 @@ def ensure_bridge(sock: RtnlSocket, conf: BridgeConf) -> Link:
         set_promisc(sock, br.index)
     # We own the routes on the bridge: router advertisements must not add any.
     _quiet_sysctl(f"net/ipv6/conf/{conf.bridge}/accept_ra", "0")
-    set_link_up(sock, br.index)
+    if not br.is_up:
+        set_link_up(sock, br.index)
     return br
 
 

@@ -30,7 +30,23 @@ class NotABridge(Exception):
 
 
 def create_bridge(sock: RtnlSocket, name: str, mtu: int = 0, vlan_filtering: bool = False) -> Link:
-    """Create the bridge if missing (EEXIST is fine) and return it; a non-bridge of that name raises."""
+    """Create the bridge if missing (EEXIST is fine) and return it; a non-bridge of that name raises.
+
+    An existing link is left as it is (MTU, VLAN filtering), exactly as a create that got EEXIST; it is
+    read first because nearly every call finds the bridge already there (one request instead of two).
+    """
+    link = get_link(sock, name)
+    if link is None:
+        _create(sock, name, mtu, vlan_filtering)
+        link = get_link(sock, name)
+    if link is None:
+        raise NetlinkError(errno.ENODEV, f"bridge {name} vanished after creation")
+    if link.kind != "bridge":
+        raise NotABridge(name, link.kind)
+    return link
+
+
+def _create(sock: RtnlSocket, name: str, mtu: int, vlan_filtering: bool) -> None:
     info: list = [("IFLA_INFO_KIND", "bridge")]
     if vlan_filtering:
         info.append(("IFLA_INFO_DATA", {"attrs": [("IFLA_BR_VLAN_FILTERING", 1)]}))
@@ -42,14 +58,8 @@ def create_bridge(sock: RtnlSocket, name: str, mtu: int = 0, vlan_filtering: boo
     try:
         sock.request(msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, what=f"create bridge {name}")
     except NetlinkError as err:
-        if err.errno != errno.EEXIST:
+        if err.errno != errno.EEXIST:  # EEXIST: a concurrent call made it first
             raise
-    link = get_link(sock, name)
-    if link is None:
-        raise NetlinkError(errno.ENODEV, f"bridge {name} vanished after creation")
-    if link.kind != "bridge":
-        raise NotABridge(name, link.kind)
-    return link
 
 
 def set_port_flags(sock: RtnlSocket, index: int, hairpin: bool, isolated: bool) -> None:
