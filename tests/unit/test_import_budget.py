@@ -28,13 +28,18 @@ NEVER = {"pyroute2", "asyncio", "ssl", "multiprocessing", "subprocess", "click",
 DEFERRED = {"inspect", "logging", "traceback", "_hashlib"}
 # Answering VERSION or rejecting a config must not load any netlink code at all.
 NO_NETLINK = {"pyroute2.netlink", "libcni.nl.socket"}
+# What libcni.nl.loader keeps off every netlink path (stand-ins until used): ifinfmsg's link-kind codecs
+# (15 modules; pycni makes veth and bridge links), pkgutil, selectors (socket's sendfile), signal.
+LOADER_DEFERRED = {"pkgutil", "selectors", "signal", "pyroute2.netlink.rtnl.ifinfmsg.plugins.vlan"}
 
 # Budgets (best of 3, µs of top-level import time; module count). The time budgets only catch big regressions
 # (pyroute2's __init__ alone is 250+ ms): the shared 2-core machine swings 20-100 ms under load. The module
-# counts are the tight guard (measured: VERSION 74-81, config error 78-86, ADD loopback 124, bridge 147 modules).
+# counts are the tight guard (measured: VERSION 74-81, config error 78-86, ADD loopback 103, bridge 125
+# modules, import time 34-55 ms; bridge DEL 97 modules, no netlink: `ip link del` does the deletion).
 VERSION_BUDGET_US, VERSION_MAX_MODULES = 150_000, 90
 CONFIG_ERROR_BUDGET_US, CONFIG_ERROR_MAX_MODULES = 150_000, 95
-ADD_BUDGET_US, ADD_MAX_MODULES = 250_000, 165
+ADD_BUDGET_US, ADD_MAX_MODULES = 200_000, 135
+BRIDGE_DEL_BUDGET_US, BRIDGE_DEL_MAX_MODULES = 150_000, 105
 
 BAD_CONFIGS = {
     "loopback": {"prevResult": "not an object"},
@@ -125,6 +130,24 @@ def test_add_path_stays_off_heavy_imports(plugin: str, netns, tmp_path: Path) ->
         runs.append(run_once(plugin, env, conf, host))
     total, modules, rc, out = min(runs, key=lambda r: r[0])
     assert rc == 0, out
-    assert not modules & (NEVER | DEFERRED), sorted(modules & (NEVER | DEFERRED))
+    assert not modules & (NEVER | DEFERRED | LOADER_DEFERRED), sorted(modules & (NEVER | DEFERRED | LOADER_DEFERRED))
     assert len(modules) <= ADD_MAX_MODULES, f"{plugin} ADD imports {len(modules)} modules"
     assert total <= ADD_BUDGET_US, f"{plugin} ADD import time {total} µs > {ADD_BUDGET_US}"
+
+
+@pytest.mark.root
+def test_bridge_del_loads_no_netlink_codecs(netns, tmp_path: Path) -> None:
+    """Without ipMasq, bridge DEL deletes the veth with `ip link del`: no pyroute2 at all."""
+    host = netns.new("host")
+    conf = json.dumps(_add_conf("bridge", tmp_path)).encode()
+    runs = []
+    for i in range(3):
+        env = _cni_env("ADD", netns.path(netns.new("c")))
+        env["CNI_CONTAINERID"] = f"bnbudgetdel{i}"
+        assert run_once("bridge", env, conf, host)[2] == 0
+        runs.append(run_once("bridge", {**env, "CNI_COMMAND": "DEL"}, conf, host))
+    total, modules, rc, out = min(runs, key=lambda r: r[0])
+    assert rc == 0, out
+    assert not modules & (NEVER | DEFERRED | NO_NETLINK), sorted(modules & (NEVER | DEFERRED | NO_NETLINK))
+    assert len(modules) <= BRIDGE_DEL_MAX_MODULES, f"bridge DEL imports {len(modules)} modules"
+    assert total <= BRIDGE_DEL_BUDGET_US, f"bridge DEL import time {total} µs > {BRIDGE_DEL_BUDGET_US}"
