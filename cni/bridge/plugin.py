@@ -1,8 +1,8 @@
 """bridge: attach a container to a Linux bridge on the host through a veth pair.
 
-Role: main plugin. It ignores any `prevResult` on ADD; on DEL it reads the addresses from
-`prevResult` when the container interface can no longer be read (netns gone, CNI_NETNS empty),
-and on CHECK it compares the kernel with `prevResult` (required). IPAM (`ipam.type`) is delegated for
+Role: main plugin. It ignores any `prevResult` on ADD; on DEL the ipMasq teardown takes the address
+families to look at from `prevResult` (both when there is none), and on CHECK it compares the kernel
+with `prevResult` (required). IPAM (`ipam.type`) is delegated for
 every verb, in-process when it is pycni's own host-local (cni/bridge/ipam.py); an empty type is L2 mode.
 
 Beyond the reference: a failed ADD removes the veth and every rule it made, not only the IPAM lease;
@@ -57,27 +57,13 @@ def _create_veth(conf: BridgeConf, ns: NetNS, ifname: str):  # type: ignore[no-u
         os.close(host_fd)
 
 
-def _delete_container_link(ns: NetNS, ifname: str, want_ips: bool = True) -> list[str]:
-    """Delete the container end (which takes the host end with it); return its global addresses."""
-    ips = _container_ips(ns, ifname) if want_ips else []
+def _delete_container_link(ns: NetNS, ifname: str) -> None:
+    """Delete the container end over netlink (which takes the host end with it); gone already is fine."""
     from libcni.nl.iface import delete_link
     from libcni.nl.socket import RtnlSocket
 
     with ns.entered(), RtnlSocket() as sock:
         delete_link(sock, name=ifname)
-    return ips
-
-
-def _container_ips(ns: NetNS, ifname: str) -> list[str]:
-    """Global addresses of the container interface ([] when it is gone)."""
-    from libcni.nl.link import get_link, list_addresses
-    from libcni.nl.socket import RtnlSocket
-
-    with ns.entered(), RtnlSocket() as sock:
-        link = get_link(sock, ifname)
-        if link is None:
-            return []
-        return [a.cidr for a in list_addresses(sock, index=link.index) if a.scope == 0]
 
 
 class _Unplug:
@@ -85,7 +71,7 @@ class _Unplug:
 
     `ip link del`, started from inside the container netns, runs beside us: unregistering a device
     waits ~20 ms in the kernel (an RCU grace period), which then overlaps the IPAM release and the
-    ipMasq teardown, and a DEL without ipMasq loads no netlink codecs at all (~8 ms of imports). Where
+    ipMasq teardown, and DEL loads no netlink codecs at all (~8 ms of imports). Where
     `ip` is not installed the link is deleted over netlink before returning, as before.
     """
 
@@ -98,7 +84,7 @@ class _Unplug:
             try:
                 self.child = proc.start(["ip", "link", "del", "dev", ifname])
             except OSError:
-                _delete_container_link(ns, ifname, want_ips=False)
+                _delete_container_link(ns, ifname)
 
     def wait(self) -> str:
         """'' once the link is gone (or was already); else why it could not be deleted."""
@@ -183,7 +169,7 @@ def cmd_add(args: skel.CmdArgs) -> Result:
             br = host.ensure_bridge(hsock, conf)
         with step(f"create veth pair for {args.ifname}"):
             cont, host_name = _create_veth(conf, ns, args.ifname)
-        undo.callback(_quietly, _delete_container_link, ns, args.ifname, False)
+        undo.callback(_quietly, _delete_container_link, ns, args.ifname)
         with step(f'attach {host_name} to bridge "{conf.bridge}"'):
             # The container end's IFLA_LINK is the host end's index: no lookup by name needed.
             port_index = host.attach_port(hsock, conf, host_name, br, conf.vlan, cont.raw.get_attr("IFLA_LINK") or 0)
@@ -257,20 +243,17 @@ def _quietly(fn, *a) -> None:  # type: ignore[no-untyped-def]
 def cmd_del(args: skel.CmdArgs) -> None:
     conf = load_conf(args.config, args.args)
     errors: list[str] = []
-    ips: list[str] | None = None
     unplug = None
     if args.netns:
         try:
             with NetNS(args.netns) as ns:
-                if conf.ip_masq:  # the teardown narrows its families by them: read before deleting
-                    ips = _container_ips(ns, args.ifname)
                 unplug = _Unplug(ns, args.ifname)
         except NetNSNotFound:
             pass  # the namespace is gone and the veth with it
         except (CNIError, OSError) as err:
             errors.append(f"failed to delete {args.ifname}: {err}")
     try:
-        _del_steps(args, conf, ips, errors)
+        _del_steps(args, conf, errors)
     finally:
         failed = unplug.wait() if unplug is not None else ""
     if failed:
@@ -279,10 +262,15 @@ def cmd_del(args: skel.CmdArgs) -> None:
         raise CNIError("bridge DEL did not finish", "; ".join(errors))
 
 
-def _del_steps(args: skel.CmdArgs, conf: BridgeConf, ips: list[str] | None, errors: list[str]) -> None:
-    """IPAM release, MAC spoof check and ipMasq removal; each failure is recorded and the rest still run."""
-    if not ips and conf.net.prev_result is not None:
-        ips = [ip.address for ip in conf.net.prev_result.ips]
+def _del_steps(args: skel.CmdArgs, conf: BridgeConf, errors: list[str]) -> None:
+    """IPAM release, MAC spoof check and ipMasq removal; each failure is recorded and the rest still run.
+
+    The ipMasq teardown finds its rules by container, not by address: the addresses (from prevResult)
+    only narrow the iptables families it looks at, and without them it looks at both. Its execs run
+    while `ip link del` waits in the kernel, so DEL reads nothing from the container's interface.
+    """
+    prev = conf.net.prev_result
+    ips = [ip.address for ip in prev.ips] if prev is not None else []
     steps = []
     if conf.is_layer3:
         from cni.bridge import ipam
@@ -296,7 +284,7 @@ def _del_steps(args: skel.CmdArgs, conf: BridgeConf, ips: list[str] | None, erro
         from libcni import ipmasq
 
         steps.append(
-            ("remove ipMasq", lambda: ipmasq.teardown(ips or [], conf.net.name, args.ifname, args.container_id))
+            ("remove ipMasq", lambda: ipmasq.teardown(ips, conf.net.name, args.ifname, args.container_id))
         )
     for what, fn in steps:
         try:

@@ -22,22 +22,28 @@ def env(netns, tmp_path) -> Env:
     return make_env(netns, tmp_path)
 
 
-def _traced_add(env: Env, conf: dict, cid: str, netns_path: str, trace: Path, ifname: str = "eth0") -> list[list[str]]:
-    """ADD under strace; the argv of every helper the plugin exec'd (not the plugin's own execs)."""
+def _traced_add(
+    env: Env, conf: dict, cid: str, netns_path: str, trace: Path, ifname: str = "eth0", command: str = "ADD"
+) -> list[list[str]]:
+    """ADD (or `command`) under strace; the argv of every helper the plugin exec'd (not its own execs)."""
     plugin_env = [
         f"PATH={os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}",
-        "CNI_COMMAND=ADD",
+        f"CNI_COMMAND={command}",
         f"CNI_CONTAINERID={cid}",
         f"CNI_NETNS={netns_path}",
         f"CNI_IFNAME={ifname}",
         f"CNI_PATH={PYCNI_BIN}",
     ]
-    argv = ["ip", "netns", "exec", env.host, "strace", "-f", "-qq", "-s", "256", "-e", "trace=execve", "-o", str(trace)]
+    argv = ["ip", "netns", "exec", env.host, "strace", "-f", "-qq", "-s", "256", "-e", "trace=execve,openat"]
+    argv += ["-o", str(trace)]
     argv += ["env", "-i", *plugin_env, str(PYCNI_BIN / "bridge")]
     done = subprocess.run(argv, input=json.dumps(conf).encode(), capture_output=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     calls = []
-    for line in trace.read_text().splitlines():
+    lines = trace.read_text().splitlines()
+    if command == "DEL":  # DEL reads nothing over netlink: no pyroute2 codec may even be opened
+        assert not [line for line in lines if "pyroute2/netlink" in line and "ENOENT" not in line]
+    for line in lines:
         if "execve(" not in line or "= 0" not in line:
             continue
         args = line.split("[", 1)[1].split("]", 1)[0]
@@ -68,4 +74,23 @@ def test_first_add_is_one_restore_per_family_repeat_checks_jumps(pycni_bin, env,
 
     assert env.run("DEL", conf, "c1", path2, ifname="eth1").returncode == 0
     assert env.run("DEL", conf, "c1", path1).returncode == 0
+    assert_clean(env)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+def test_del_families_from_prev_result_no_netlink(pycni_bin, env, tmp_path):
+    """DEL reads nothing from the container interface: ipMasq families come from prevResult (both without)."""
+    conf = env.conf(ipMasq=True, ipMasqBackend="iptables")
+    _c1, path1 = env.container()
+    result = env.run("ADD", conf, "c1", path1).result()
+    with_prev = _traced_add(env, {**conf, "prevResult": result}, "c1", path1, tmp_path / "d1", command="DEL")
+    tools = sorted(os.path.basename(c[0]) for c in with_prev)
+    assert tools == ["ip", "iptables-restore", "iptables-save", "nft"], with_prev  # v4 only, as prevResult says
+    assert_clean(env)
+
+    _c2, path2 = env.container()
+    env.run("ADD", conf, "c2", path2).result()
+    without = _traced_add(env, conf, "c2", path2, tmp_path / "d2", command="DEL")
+    tools = sorted(os.path.basename(c[0]) for c in without)
+    assert tools == ["ip", "ip6tables-save", "iptables-restore", "iptables-save", "nft"], without  # both families
     assert_clean(env)
