@@ -37,10 +37,16 @@ def _del_with_path(env: Env, conf: dict, cid: str, netns_path: str, path: str) -
     return subprocess.run(argv, input=json.dumps(conf).encode(), capture_output=True, timeout=60)
 
 
-def test_del_without_ip_tool_uses_netlink(pycni_bin, env, tmp_path):
+def _added(env: Env) -> tuple[str, str, dict]:
+    """A container attached as c1/eth0: (netns name, netns path, conf)."""
     ctr, path = env.container()
     conf = env.conf()
     env.run("ADD", conf, "c1", path).result()
+    return ctr, path, conf
+
+
+def test_del_without_ip_tool_uses_netlink(pycni_bin, env, tmp_path):
+    ctr, path, conf = _added(env)
     empty = tmp_path / "no-tools"
     empty.mkdir()
     done = _del_with_path(env, conf, "c1", path, str(empty))
@@ -50,9 +56,7 @@ def test_del_without_ip_tool_uses_netlink(pycni_bin, env, tmp_path):
 
 
 def test_failed_link_delete_is_reported_and_lease_released(pycni_bin, env, tmp_path):
-    _ctr, path = env.container()
-    conf = env.conf()
-    env.run("ADD", conf, "c1", path).result()
+    _ctr, path, conf = _added(env)
     fake = tmp_path / "fake-ip"
     fake.mkdir()
     real_ip = shutil.which("ip")
@@ -76,9 +80,7 @@ def test_del_runs_one_exec_and_no_netlink_codecs(pycni_bin, env, tmp_path):
     """Without ipMasq, DEL's only helper is `ip link del` (strace), started before the IPAM release."""
     if shutil.which("strace") is None:
         pytest.skip("strace not installed")
-    _ctr, path = env.container()
-    conf = env.conf()
-    env.run("ADD", conf, "c1", path).result()
+    _ctr, path, conf = _added(env)
     trace = tmp_path / "trace"
     plugin = Path(PYCNI_BIN) / "bridge"
     argv = ["ip", "netns", "exec", env.host, "strace", "-f", "-qq", "-e", "trace=execve,openat", "-o", str(trace)]
