@@ -80,27 +80,29 @@ sources_hash() {
 }
 
 build() {
-  # One build at a time: several shells (or helpers) may call ./build.sh on one tree.
+  # One build at a time: several shells may call ./build.sh on one tree. The lock lives in a subshell
+  # so it is released however the build ends (a nested `build.sh install` must not wait for it).
   mkdir -p "$ROOT/build"
-  exec 9>"$ROOT/build/.build.lock"
-  flock 9
-  ensure_venv
-  local want
-  want="$(sources_hash)"
-  if [ -x "$DIST/pycni/pycni" ] && [ "$(cat "$DIST/.pycni-build" 2>/dev/null)" = "$want" ]; then
-    log "dist/ is up to date"
-    return 0
-  fi
-  log "building the PyInstaller bundle"
-  rm -rf "$DIST/pycni" "$ROOT/build/pyinstaller"
-  "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$DIST" --workpath "$ROOT/build/pyinstaller" "$ROOT/pycni.spec"
-  mkdir -p "$DIST/bin"
-  for name in "${PLUGINS[@]}"; do
-    ln -sfn ../pycni/pycni "$DIST/bin/$name"
-  done
-  echo "$want" >"$DIST/.pycni-build"
-  log "built: $DIST/bin ($(printf '%s ' "${PLUGINS[@]}"))"
-  flock -u 9
+  (
+    flock 9
+    ensure_venv
+    local want
+    want="$(sources_hash)"
+    if [ -x "$DIST/pycni/pycni" ] && [ "$(cat "$DIST/.pycni-build" 2>/dev/null)" = "$want" ]; then
+      log "dist/ is up to date"
+      exit 0
+    fi
+    log "building the PyInstaller bundle"
+    rm -rf "$DIST/pycni" "$ROOT/build/pyinstaller"
+    "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$DIST" --workpath "$ROOT/build/pyinstaller" \
+      "$ROOT/pycni.spec"
+    mkdir -p "$DIST/bin"
+    for name in "${PLUGINS[@]}"; do
+      ln -sfn ../pycni/pycni "$DIST/bin/$name"
+    done
+    echo "$want" >"$DIST/.pycni-build"
+    log "built: $DIST/bin ($(printf '%s ' "${PLUGINS[@]}"))"
+  ) 9>"$ROOT/build/.build.lock"
 }
 
 install_bin() {
