@@ -13,7 +13,7 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 DIST="$ROOT/dist"
 PLUGINS=(loopback bridge host-local portmap cnitool)
-TEST_APT_PACKAGES=(iptables nftables conntrack iproute2 iputils-ping containernetworking-plugins curl procps)
+TEST_APT_PACKAGES=(iptables nftables conntrack iproute2 iputils-ping containernetworking-plugins curl procps strace)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

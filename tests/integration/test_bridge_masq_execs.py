@@ -34,21 +34,24 @@ def _traced_add(
         f"CNI_IFNAME={ifname}",
         f"CNI_PATH={PYCNI_BIN}",
     ]
-    argv = ["ip", "netns", "exec", env.host, "strace", "-f", "-qq", "-s", "256", "-e", "trace=execve,openat"]
+    # -ff: one trace file per process, so the execs of helpers running side by side (DEL starts `ip link
+    # del` beside the IPAM release) never interleave into "<unfinished ...>" lines.
+    argv = ["ip", "netns", "exec", env.host, "strace", "-ff", "-qq", "-s", "256", "-e", "trace=execve,openat"]
     argv += ["-o", str(trace)]
     argv += ["env", "-i", *plugin_env, str(PYCNI_BIN / "bridge")]
     done = subprocess.run(argv, input=json.dumps(conf).encode(), capture_output=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    calls = []
-    lines = trace.read_text().splitlines()
+    per_process = sorted(trace.parent.glob(trace.name + ".*"), key=lambda f: int(f.suffix[1:]))
+    lines = [line for f in per_process for line in f.read_text().splitlines()]
     if command == "DEL":  # DEL reads nothing over netlink: no pyroute2 codec may even be opened
         assert not [line for line in lines if "pyroute2/netlink" in line and "ENOENT" not in line]
+    calls = []
     for line in lines:
         if "execve(" not in line or "= 0" not in line:
             continue
         args = line.split("[", 1)[1].split("]", 1)[0]
         calls.append([a.strip().strip('"') for a in args.split(", ")])
-    return [c for c in calls[1:] if os.path.basename(c[0]) not in ("bridge", "pycni")]
+    return [c for c in calls if os.path.basename(c[0]) not in ("env", "bridge", "pycni")]
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
