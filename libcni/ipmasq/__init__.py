@@ -10,6 +10,7 @@ needs no addresses (it finds the rules by container), so it works when the netns
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from libcni.errors import CNIError, InvalidConfig
 
@@ -48,6 +49,24 @@ def setup(backend: str, ips: list[str], network: str, ifname: str, container_id:
         raise InvalidConfig(f'unknown ipmasq backend "{backend}"')
 
 
+def _both_backends(what: str, steps: list[Callable[[], None]]) -> None:
+    """Run one step per backend; every step runs, and the failures are raised together.
+
+    A backend whose tool is not installed holds no rules: that is not a failure (the reference skips
+    a backend the host does not support, too).
+    """
+    errors = []
+    for step in steps:
+        try:
+            step()
+        except FileNotFoundError:
+            continue
+        except (CNIError, OSError) as err:
+            errors.append(str(err))
+    if errors:
+        raise CNIError(f"failed to {what} ipMasq rules", "\n".join(errors))
+
+
 def teardown(ips: list[str], network: str, ifname: str, container_id: str) -> None:
     """Remove this attachment's rules from both backends; missing rules are not an error.
 
@@ -55,29 +74,21 @@ def teardown(ips: list[str], network: str, ifname: str, container_id: str) -> No
     """
     from libcni.ipmasq import iptables, nftables
 
-    errors = []
     families = sorted({6 if ":" in ip else 4 for ip in ips}) or [4, 6]
-    for step in (
-        lambda: iptables.teardown(network, container_id, families),
-        lambda: nftables.teardown(network, ifname, container_id),
-    ):
-        try:
-            step()
-        except (CNIError, OSError) as err:
-            errors.append(str(err))
-    if errors:
-        raise CNIError("failed to remove ipMasq rules", "\n".join(errors))
+    _both_backends(
+        "remove",
+        [
+            lambda: iptables.teardown(network, container_id, families),
+            lambda: nftables.teardown(network, ifname, container_id),
+        ],
+    )
 
 
 def gc(network: str, valid: list[tuple[str, str]]) -> None:
     """Remove this network's rules whose (containerID, ifname) is not in `valid`."""
     from libcni.ipmasq import iptables, nftables
 
-    errors = []
-    for step in (lambda: iptables.gc(network, {cid for cid, _ in valid}), lambda: nftables.gc(network, valid)):
-        try:
-            step()
-        except (CNIError, OSError) as err:
-            errors.append(str(err))
-    if errors:
-        raise CNIError("failed to garbage-collect ipMasq rules", "\n".join(errors))
+    _both_backends(
+        "garbage-collect",
+        [lambda: iptables.gc(network, {cid for cid, _ in valid}), lambda: nftables.gc(network, valid)],
+    )

@@ -94,3 +94,19 @@ def test_del_runs_one_exec_and_no_netlink_codecs(pycni_bin, env, tmp_path):
     assert helpers == ["ip"], execs  # execs[0] is env; the bundle re-execs itself as pycni
     assert not [line for line in lines if "pyroute2/netlink" in line and "ENOENT" not in line]
     assert veth_ports(env) == [] and env.reservations() == []
+
+
+def test_ipmasq_del_without_nft_installed(pycni_bin, env, tmp_path):
+    """A host with iptables but no `nft`: the nftables backend can hold no rules, so DEL succeeds (as the
+    reference, which ignores a backend the host does not support) and the iptables rules are removed."""
+    ctr, path = env.container()
+    conf = env.conf(isGateway=True, ipMasq=True, ipMasqBackend="iptables")
+    env.run("ADD", conf, "c1", path).result()
+    assert env.nat_rules()
+    tools = tmp_path / "no-nft"
+    tools.mkdir()
+    for name in ("ip", "iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"):
+        (tools / name).symlink_to(shutil.which(name))
+    done = _del_with_path(env, conf, "c1", path, str(tools))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert env.nat_rules() == "" and veth_ports(env) == [] and env.reservations() == []
