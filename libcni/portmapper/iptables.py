@@ -12,7 +12,8 @@ Each call reads the table once with iptables-save (to keep shared rules unique a
 container's rules by chain name, whatever mappings the runtime sends; an IPv4 ADD that also needs
 raw reads every table in that one exec) and writes once with
 `iptables-restore --noflush`. Declaring `:CNI-DN-x` in the payload creates or flushes it, so a
-second ADD replaces the chain instead of piling rules up.
+second ADD replaces the chain instead of piling rules up. The shared chains are created with `-N`, so
+an ADD racing another first ADD fails its batch (changing nothing) and reads and writes once more.
 """
 
 from __future__ import annotations
@@ -114,8 +115,12 @@ def chain_rules(fwd: Forward) -> list[str]:
 
 
 def _shared_rules(nat: Table, fwd: Forward) -> list[str]:
-    """Create the shared chains and jumps that are missing (never touching the ones that exist)."""
-    out = [f":{c} - [0:0]" for c in (DNAT,) if c not in nat.chains]
+    """Create the shared chains and jumps that are missing (never touching the ones that exist).
+
+    Missing chains are created with `-N`, not declared with `:chain` (which flushes a chain that exists):
+    if a concurrent ADD created one since our dump, `-N` fails our whole batch instead of emptying it.
+    """
+    out = [f"-N {c}" for c in (DNAT,) if c not in nat.chains]
     hooked = {c for c, _ in nat.jumps_to(DNAT)}
     for hook in ("PREROUTING", "OUTPUT"):
         if hook not in hooked:
@@ -125,7 +130,7 @@ def _shared_rules(nat: Table, fwd: Forward) -> list[str]:
     mark = f"{fwd.masq.mark:#x}/{fwd.masq.mark:#x}"
     for chain in (SETMARK, MASQ):
         if chain not in nat.chains:
-            out.append(f":{chain} - [0:0]")
+            out.append(f"-N {chain}")
     if not any(f"--set-xmark {mark}" in r for r in nat.rules(SETMARK)):
         out.append(f'-A {SETMARK} -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark {mark}')
     if not any(f"--mark {mark}" in r for r in nat.rules(MASQ)):
@@ -143,30 +148,41 @@ def _removal(nat: Table, chain: str) -> list[str]:
     return out
 
 
+def _forward_batch(fwd: Forward, table: str) -> str:
+    """The restore payload of one ADD in one family, from a fresh dump of `table` ("" = every table)."""
+    dump = netfilter.iptables_save(fwd.family, table)
+    nat = Table(dump, "nat")
+    chain = fwd.dnat_chain
+    lines = ["*nat", *_shared_rules(nat, fwd)]
+    lines += [f"-D {c} {spec}" for c, spec in nat.jumps_to(chain)]  # entries of an earlier ADD
+    lines.append(f":{chain} - [0:0]")  # creates the chain, or flushes it
+    lines += [f"-A {chain} {r}" for r in chain_rules(fwd)]
+    lines += [f"-A {DNAT} {r}" for r in entry_rules(fwd)]
+    lines.append("COMMIT")
+    if not table and LOCALNET_DROP not in Table(dump, "raw").rules("PREROUTING"):
+        lines += ["*raw", f"-A PREROUTING {LOCALNET_DROP}", "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
 def _family_usable(family: int) -> bool:
     return family == 4 or os.path.exists("/proc/net/if_inet6")
 
 
 class IptablesMapper:
-    """PortMapper over iptables-save / iptables-restore --noflush (one of each per family per call)."""
+    """PortMapper over iptables-save / iptables-restore --noflush (one of each per family per call; ADD
+    does both twice only when it lost a race to create the shared chains)."""
 
     def forward(self, fwds: list[Forward]) -> None:
         for fwd in fwds:
             # IPv4 with snat also reads raw: one dump of every table instead of a second exec (iptables-nft
             # fetches the whole ruleset for any -t anyway: 21 ms vs 18 + 16 ms with 4000 rules loaded).
             localnet = fwd.family == 4 and fwd.masq.snat
-            dump = netfilter.iptables_save(fwd.family, "" if localnet else "nat")
-            nat = Table(dump, "nat")
-            lines = ["*nat", *_shared_rules(nat, fwd)]
-            chain = fwd.dnat_chain
-            lines += [f"-D {c} {spec}" for c, spec in nat.jumps_to(chain)]  # entries of an earlier ADD
-            lines.append(f":{chain} - [0:0]")  # creates the chain, or flushes it
-            lines += [f"-A {chain} {r}" for r in chain_rules(fwd)]
-            lines += [f"-A {DNAT} {r}" for r in entry_rules(fwd)]
-            lines.append("COMMIT")
-            if localnet and LOCALNET_DROP not in Table(dump, "raw").rules("PREROUTING"):
-                lines += ["*raw", f"-A PREROUTING {LOCALNET_DROP}", "COMMIT"]
-            netfilter.iptables_restore(fwd.family, "\n".join(lines) + "\n")
+            table = "" if localnet else "nat"
+            if netfilter.iptables_restore(fwd.family, _forward_batch(fwd, table), check=False):
+                continue
+            # A concurrent first ADD created a shared chain after our dump (our `-N` failed and nothing was
+            # applied); those chains are never deleted, so a fresh dump makes a batch that applies.
+            netfilter.iptables_restore(fwd.family, _forward_batch(fwd, table))
 
     def check(self, fwds: list[Forward]) -> None:
         for fwd in fwds:
