@@ -114,7 +114,13 @@ def parse_range(conf: Any, where: str) -> Range:
         bounds[key] = int(addr)
     if bounds["rangeStart"] > bounds["rangeEnd"]:
         raise InvalidConfig(f"{where}: rangeStart {ip_text(subnet.version, bounds['rangeStart'])} is after rangeEnd")
-    return Range(subnet, bounds["rangeStart"], bounds["rangeEnd"], bounds["gateway"])
+    # The reference accepts an explicit rangeStart at the network address (and a v4 rangeEnd at the
+    # broadcast address) and then hands those out; we keep the config valid but clip the window.
+    start = max(bounds["rangeStart"], net_int + 1)
+    end = min(bounds["rangeEnd"], last - 1 if subnet.version == 4 else last)
+    if start > end:
+        raise InvalidConfig(f"{where}: no usable address between rangeStart and rangeEnd in {subnet}")
+    return Range(subnet, start, end, bounds["gateway"])
 
 
 @dataclass(frozen=True)

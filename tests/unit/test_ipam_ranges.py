@@ -34,6 +34,28 @@ def test_explicit_bounds_and_gateway():
 
 
 @pytest.mark.parametrize(
+    ("conf", "window"),
+    [
+        ({"subnet": "10.0.0.0/29", "rangeStart": "10.0.0.0", "rangeEnd": "10.0.0.7"}, ("10.0.0.1", "10.0.0.6")),
+        ({"subnet": "2001:db8::/125", "rangeStart": "2001:db8::"}, ("2001:db8::1", "2001:db8::7")),
+    ],
+)
+def test_explicit_bounds_never_reach_network_or_v4_broadcast(conf, window):
+    # The Go plugin accepts these bounds and then hands out .0 and .7; the window is clipped instead.
+    rng = parse_range(conf, "r")
+    assert (ip_text(rng.family, rng.start), ip_text(rng.family, rng.end)) == window
+    values = [value for _, value in parse_range_set([conf], "s").candidates(None)]
+    assert int(rng.subnet.network_address) not in values
+    if rng.family == 4:
+        assert int(rng.subnet.broadcast_address) not in values
+
+
+def test_range_of_only_network_or_broadcast_is_code_7():
+    with pytest.raises(InvalidConfig, match="no usable address"):
+        parse_range({"subnet": "10.0.0.0/24", "rangeStart": "10.0.0.0", "rangeEnd": "10.0.0.0"}, "r")
+
+
+@pytest.mark.parametrize(
     ("conf", "needle"),
     [
         ({"subnet": "10.1.2.3/24"}, "host bits set"),
