@@ -43,15 +43,29 @@ def _last_reserved(session: MemorySession, set_id: int, rs: RangeSet) -> int | N
     return int(addr) if rs.contains(addr) else None
 
 
+def _reserve(session: MemorySession, set_id: int, text: str, owner: str) -> bool:
+    """Reserve `text` and record it as the set's last reserved; a failed record releases it again
+    (the caller's rollback only knows the addresses it got back)."""
+    if not session.reserve(text, owner):
+        return False
+    try:
+        session.set_last_reserved(set_id, text)
+    except BaseException as err:
+        session.release(text)
+        if isinstance(err, OSError):
+            raise CNIError(f"cannot record {text} in last_reserved_ip.{set_id}", err.strerror or str(err)) from None
+        raise
+    return True
+
+
 def _get_requested(session: MemorySession, set_id: int, rs: RangeSet, addr: Address, owner: str) -> IPConfig:
     rng = rs.range_for(int(addr), addr.version)
     assert rng is not None  # plan_requests only hands out addresses inside the set
     if rng.gateway == int(addr):
         raise CNIError(f"requested ip {addr} is subnet's gateway")
     text = str(addr)
-    if not session.reserve(text, owner):
+    if not _reserve(session, set_id, text, owner):
         raise CNIError(f"requested IP address {text} is not available in range set {rs.describe()}")
-    session.set_last_reserved(set_id, text)
     return IPConfig(address=rng.cidr(int(addr)), gateway=rng.gateway_text())
 
 
@@ -65,8 +79,7 @@ def _get_dynamic(session: MemorySession, set_id: int, rs: RangeSet, container_id
         text = ip_text(family, value)
         if owners.get(text):
             continue  # held according to the mirror: no syscall needed
-        if session.reserve(text, owner):
-            session.set_last_reserved(set_id, text)
+        if _reserve(session, set_id, text, owner):
             return IPConfig(address=rng.cidr(value), gateway=rng.gateway_text())
     raise CNIError(f"no IP addresses available in range set: {rs.describe()}")
 

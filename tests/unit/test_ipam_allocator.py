@@ -59,6 +59,20 @@ def test_failure_in_a_later_set_rolls_back_the_earlier_ones():
     assert s.owners == before
 
 
+@pytest.mark.parametrize("requested", [(), ("10.0.0.4", "fd00::4")])
+def test_failed_last_reserved_write_releases_the_address_it_was_for(requested):
+    class FailingLast(MemorySession):
+        def set_last_reserved(self, set_id, ip):
+            if set_id == 1:
+                raise OSError(28, "No space left on device")
+            super().set_last_reserved(set_id, ip)
+
+    s = FailingLast()
+    with pytest.raises(CNIError, match="No space left"):
+        add(s, "a", (V4, V6), requested=requested)
+    assert s.owners == {}  # neither set 0's address nor the one set 1 had just reserved
+
+
 def test_exhaustion_and_status():
     s = MemorySession()
     for cid in "abcde":
