@@ -10,7 +10,7 @@ import ipaddress
 
 from libcni.errors import CNIError, InvalidConfig, NotAvailable
 from libcni.ipam.ranges import Address, RangeSet, ip_text
-from libcni.ipam.store import MemorySession, holders, parse_owner
+from libcni.ipam.store import MemorySession, holders, owner_text, parse_owner
 from libcni.types import IPConfig
 
 
@@ -73,7 +73,7 @@ def _get_dynamic(session: MemorySession, set_id: int, rs: RangeSet, container_id
     for held in holders(session.owners, container_id, ifname):
         if rs.contains(ipaddress.ip_address(held)):
             raise CNIError(f"{held} has been allocated to {container_id}, duplicate allocation is not allowed")
-    owner = f"{container_id.strip()}\r\n{ifname}"
+    owner = owner_text(container_id, ifname)
     owners, family = session.owners, rs.family
     for rng, value in rs.candidates(_last_reserved(session, set_id, rs)):
         text = ip_text(family, value)
@@ -92,7 +92,7 @@ def allocate(
     ifname: str,
 ) -> list[IPConfig]:
     """One address per range set, all or nothing: on failure, what this call reserved is released."""
-    owner = f"{container_id.strip()}\r\n{ifname}"
+    owner = owner_text(container_id, ifname)
     done: list[IPConfig] = []
     try:
         for set_id, rs in enumerate(sets):
