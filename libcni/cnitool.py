@@ -187,6 +187,14 @@ def _net(name: str) -> NetworkConfigList:
     return load_network_conf(_conf_dir(), name)
 
 
+def _attached(
+    cache_dir: str, network: str, netns: str, ifname: str | None
+) -> tuple[CNIConfig, NetworkConfigList, RuntimeConf]:
+    """Client, network and runtime args of an existing attachment (DEL and CHECK)."""
+    client, conflist = _client(cache_dir), _net(network)
+    return client, conflist, _with_cached_args(client, conflist, _runtime(netns, ifname))
+
+
 @cli.command()
 @click.argument("network")
 @click.argument("netns")
@@ -207,8 +215,8 @@ def delete(network: str, netns: str, ifname: str | None, as_json: bool, cache_di
     """DEL the container in NETNS from NETWORK (runs the plugins in reverse).
 
     Without CAP_ARGS / CNI_ARGS in the environment, the ones cached at ADD are used."""
-    client, conflist = _client(cache_dir), _net(network)
-    client.del_network_list(conflist, _with_cached_args(client, conflist, _runtime(netns, ifname)))
+    client, conflist, rt = _attached(cache_dir, network, netns, ifname)
+    client.del_network_list(conflist, rt)
 
 
 @cli.command()
@@ -220,8 +228,8 @@ def check(network: str, netns: str, ifname: str | None, as_json: bool, cache_dir
     """CHECK that the container in NETNS is still attached as the cached result says.
 
     Without CAP_ARGS / CNI_ARGS in the environment, the ones cached at ADD are used."""
-    client, conflist = _client(cache_dir), _net(network)
-    client.check_network_list(conflist, _with_cached_args(client, conflist, _runtime(netns, ifname)))
+    client, conflist, rt = _attached(cache_dir, network, netns, ifname)
+    client.check_network_list(conflist, rt)
 
 
 @cli.command()
