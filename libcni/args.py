@@ -13,14 +13,14 @@ def parse_cni_args(raw: str, known: tuple[str, ...] = ()) -> dict[str, str]:
     """Return {key: value} for the known keys; reject malformed pairs and unknown keys."""
     if not raw:
         return {}
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str, str]] = []
     for item in raw.split(";"):
         kv = item.split("=")
         if len(kv) != 2:
             raise CNIError(f'ARGS: invalid pair "{item}"')
-        pairs.append((kv[0], kv[1]))
+        pairs.append((kv[0], kv[1], item))
     ignore_unknown = False
-    for key, value in pairs:
+    for key, value, _ in pairs:
         if key == "IgnoreUnknown":
             if value.lower() in ("1", "true"):
                 ignore_unknown = True
@@ -30,11 +30,11 @@ def parse_cni_args(raw: str, known: tuple[str, ...] = ()) -> dict[str, str]:
                 )
     values: dict[str, str] = {}
     unknown: list[str] = []
-    for key, value in pairs:
+    for key, value, item in pairs:
         if key in known:
             values[key] = value
         elif key != "IgnoreUnknown":
-            unknown.append(key)
+            unknown.append(item)  # Go names the whole pair
     if unknown and not ignore_unknown:
         quoted = " ".join(f'"{k}"' for k in unknown)
         raise CNIError(f"ARGS: unknown args [{quoted}]")
