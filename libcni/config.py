@@ -77,3 +77,25 @@ class NetConf:
     @property
     def ipam_type(self) -> str:
         return str(self.ipam.get("type") or "")
+
+
+def valid_attachments(config: dict) -> set[tuple[str, str]]:
+    """GC's keep-list: `cni.dev/valid-attachments`, else the older `cni.dev/attachments` (libcni sends both).
+
+    Absent or null means no attachment is valid. A malformed list is a code-7 error rather than an empty
+    set: reading garbage as "nothing is valid" would make GC delete every attachment's state.
+    """
+    key = "cni.dev/valid-attachments" if "cni.dev/valid-attachments" in config else "cni.dev/attachments"
+    raw = config.get(key)
+    if raw is None:
+        return set()
+    if not isinstance(raw, list):
+        raise InvalidConfig(f'invalid value for "{key}": {raw!r} is not a list')
+    valid = set()
+    for item in raw:
+        cid = item.get("containerID") if isinstance(item, dict) else None
+        ifname = item.get("ifname") if isinstance(item, dict) else None
+        if not isinstance(cid, str) or not isinstance(ifname, str) or not cid:
+            raise InvalidConfig(f'invalid entry in "{key}": {item!r} needs string containerID and ifname')
+        valid.add((cid.strip(), ifname))
+    return valid

@@ -20,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 
 from cni.bridge.config import BridgeConf, load_conf
 from libcni import log, skel
+from libcni.config import valid_attachments
 from libcni.errors import CNIError
 from libcni.netns import NetNS, NetNSNotFound
 from libcni.types import Interface, Result, Route
@@ -302,6 +303,7 @@ def cmd_check(args: skel.CmdArgs) -> None:
 
 def cmd_gc(args: skel.CmdArgs) -> None:
     conf = load_conf(args.config, args.args)
+    valid = valid_attachments(args.config)  # checked before anything is collected
     if conf.is_layer3:
         from cni.bridge import ipam
 
@@ -309,9 +311,7 @@ def cmd_gc(args: skel.CmdArgs) -> None:
     if conf.ip_masq:
         from libcni import ipmasq
 
-        valid = args.config.get("cni.dev/valid-attachments") or []
-        pairs = [(str(a.get("containerID", "")), str(a.get("ifname", ""))) for a in valid if isinstance(a, dict)]
-        ipmasq.gc(conf.net.name, pairs)
+        ipmasq.gc(conf.net.name, sorted(valid))
 
 
 def cmd_status(args: skel.CmdArgs) -> None:

@@ -119,12 +119,11 @@ def cmd_check(args: skel.CmdArgs) -> None:
 
 def cmd_gc(args: skel.CmdArgs) -> None:
     from cni.portmap.config import load_conf
-    from libcni.config import require_type
+    from libcni.config import valid_attachments
     from libcni.portmapper import conntrack
 
     conf = load_conf(args.config)
-    attachments = require_type(args.config.get("cni.dev/valid-attachments") or [], list, "cni.dev/valid-attachments")
-    valid = {str(require_type(a, dict, "cni.dev/valid-attachments[]").get("containerID", "")) for a in attachments}
+    valid = {container_id for container_id, _ifname in valid_attachments(args.config)}
     conntrack.flush_udp(_mapper(conf.backend).gc(conf.name, valid))
 
 

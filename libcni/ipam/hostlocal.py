@@ -9,14 +9,15 @@ One flock on the network directory covers the whole call (every range set of an 
 from __future__ import annotations
 
 from libcni import skel
-from libcni.errors import CNIError, InvalidConfig
+from libcni.config import valid_attachments
+from libcni.errors import CNIError
 from libcni.ipam import allocator, store
 from libcni.ipam.conf import load_conf
 from libcni.types import Result, parse_prev_result
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without loading typing at run time (~2 ms per call)
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 
 def cmd_add(args: skel.CmdArgs) -> Result:
@@ -62,24 +63,6 @@ def _in_sets(sets: tuple, ip: str) -> bool:
 
     addr = ipaddress.ip_address(ip)
     return any(rs.contains(addr) for rs in sets)
-
-
-def valid_attachments(config: dict) -> set[tuple[str, str]]:
-    """`cni.dev/valid-attachments` (or the older `cni.dev/attachments`); absent or null: none are valid."""
-    key = "cni.dev/valid-attachments" if "cni.dev/valid-attachments" in config else "cni.dev/attachments"
-    raw: Any = config.get(key)
-    if raw is None:
-        return set()
-    if not isinstance(raw, list):
-        raise InvalidConfig(f'invalid value for "{key}": {raw!r} is not a list')
-    valid = set()
-    for item in raw:
-        cid = item.get("containerID") if isinstance(item, dict) else None
-        ifname = item.get("ifname") if isinstance(item, dict) else None
-        if not isinstance(cid, str) or not isinstance(ifname, str) or not cid:
-            raise InvalidConfig(f'invalid entry in "{key}": {item!r} needs string containerID and ifname')
-        valid.add((cid.strip(), ifname))
-    return valid
 
 
 def cmd_gc(args: skel.CmdArgs) -> None:

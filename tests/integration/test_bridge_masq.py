@@ -128,3 +128,23 @@ def test_port_waits_on_events_not_sleeps(pycni_bin, env):
     env.run("ADD", env.conf(ipam={}), "c1", path).result()
     assert time.monotonic() - start < 2.5
     assert "UP" in env.links()[veth_ports(env)[0]]["flags"]
+
+
+@pytest.mark.parametrize("ipam", ["host-local", "none"])
+def test_gc_reads_the_legacy_key_and_rejects_a_malformed_list(pycni_bin, env, ipam):
+    """GC keeps what `cni.dev/attachments` (the older spelling) lists; a malformed list is code 7 and
+    collects nothing (read as "nothing is valid" it would delete every container's rules)."""
+    _ctr, path = env.container()
+    conf = env.conf("1.1.0", ipMasq=True) if ipam == "host-local" else env.conf("1.1.0", ipMasq=True, ipam={})
+    env.run("ADD", conf, "c1", path).result()
+    before = env.nat_rules()
+    assert "MASQUERADE" in before or ipam == "none"
+    for bad in ({"containerID": "c1"}, "c1", [["c1", "eth0"]]):
+        doc = env.run("GC", {**conf, "cni.dev/valid-attachments": bad}, "", "").error()
+        assert doc["code"] == 7 and "cni.dev/valid-attachments" in doc["msg"], doc
+        assert env.nat_rules() == before
+    keep = env.run("GC", {**conf, "cni.dev/attachments": [{"containerID": "c1", "ifname": "eth0"}]}, "", "")
+    assert keep.returncode == 0, keep.stdout
+    assert env.nat_rules() == before
+    assert env.run("GC", {**conf, "cni.dev/attachments": None}, "", "").returncode == 0
+    assert "c1" not in env.nat_rules() and "MASQUERADE" not in env.nat_rules()

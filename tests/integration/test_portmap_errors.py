@@ -97,3 +97,27 @@ def test_no_host_route_to_the_container_is_not_an_add_failure(netns) -> None:
     assert "--to-destination 10.98.0.2:80" in sh("iptables-save", "-t", "nat", ns=host)
     run_plugin("portmap", "DEL", _conf(), container_id="c1", netns="/run/netns/x", ifname="eth0", host_ns=host)
     assert "CNI-DN-" not in sh("iptables-save", "-t", "nat", ns=host)
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_gc_reads_the_legacy_key_and_rejects_a_malformed_list(netns, backend: str) -> None:
+    host = netns.new("h")
+    conf = _conf(backend=backend, cniVersion="1.1.0", prevResult=dict(PREV, cniVersion="1.1.0"))
+    conf["prevResult"]["ips"] = [{"address": "10.98.0.2/24", "interface": 0}]
+    run_plugin("portmap", "ADD", conf, container_id="c1", netns="/run/netns/x", ifname="eth0", host_ns=host).result()
+
+    def rules() -> str:
+        return sh("iptables-save", "-t", "nat", ns=host) + sh("nft", "list", "ruleset", ns=host)
+
+    before = rules()
+    assert "10.98.0.2" in before
+    gc = {"cniVersion": "1.1.0", "name": "pmnet", "type": "portmap", "backend": backend}
+    for bad in ("c1", [{"ifname": "eth0"}], {"containerID": "c1"}):
+        doc = run_plugin("portmap", "GC", {**gc, "cni.dev/valid-attachments": bad}, host_ns=host).error()
+        assert doc["code"] == 7, doc
+    assert rules() == before
+    legacy = {**gc, "cni.dev/attachments": [{"containerID": "c1", "ifname": "eth0"}]}
+    run_plugin("portmap", "GC", legacy, host_ns=host).silent_success()
+    assert "10.98.0.2" in rules()
+    run_plugin("portmap", "GC", {**gc, "cni.dev/attachments": None}, host_ns=host).silent_success()
+    assert "10.98.0.2" not in rules()
