@@ -74,7 +74,11 @@ def cmd_gc(args: skel.CmdArgs) -> None:
 
 
 def cmd_status(args: skel.CmdArgs) -> None:
-    conf = load_conf(args.config, args.args)
+    # STATUS carries no runtimeConfig: a network whose ranges all come from the ipRanges capability
+    # has none to check here, and is ready.
+    conf = load_conf(args.config, args.args, need_ranges=False)
+    if not conf.range_sets:
+        return
     with store.locked(conf.data_dir, conf.name, conf.lock_timeout, create=False) as session:
         if session is not None:
             allocator.check_available(session, conf.range_sets, conf.name)

@@ -54,3 +54,16 @@ def test_bad_valid_attachments_are_code_7(tmp_path):
     with pytest.raises(CNIError) as err:
         hostlocal.cmd_gc(args("GC", conf))
     assert err.value.code == 7
+
+
+def test_status_and_gc_of_a_network_whose_ranges_come_only_from_the_runtime(tmp_path):
+    # ipRanges is a capability: the runtime sends it with ADD/DEL/CHECK, but STATUS and GC carry no
+    # runtimeConfig. Such a network is still ready (STATUS must not fail with "no IP ranges").
+    conf = bridge_conf(tmp_path)
+    conf["ipam"] = {"type": "host-local", "dataDir": str(tmp_path)}
+    ranges = {"ipRanges": [[{"subnet": "10.79.1.0/30"}]]}
+    result = hostlocal.cmd_add(args("ADD", dict(conf, runtimeConfig=ranges)))
+    assert [ip.address for ip in result.ips] == ["10.79.1.2/30"]
+    hostlocal.cmd_status(args("STATUS", conf, "", ""))
+    hostlocal.cmd_gc(args("GC", dict(conf, **{"cni.dev/valid-attachments": []}), "", ""))
+    assert not (tmp_path / "hlnet" / "10.79.1.2").exists()
