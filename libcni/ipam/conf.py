@@ -35,7 +35,7 @@ class IPAMConf:
     range_sets: tuple[RangeSet, ...]
     routes: tuple[Route, ...]
     data_dir: str
-    dns: DNS
+    resolv_conf: str  # read by ADD only (parse_resolv_conf): other verbs must not fail once it is gone
     requested: tuple[Address, ...]
     lock_timeout: float
 
@@ -133,14 +133,13 @@ def load_conf(config: dict, raw_cni_args: str = "", *, need_ranges: bool = True)
     timeout = ipam.get("lockTimeout", DEFAULT_LOCK_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise InvalidConfig(f'invalid value for "ipam.lockTimeout": {timeout!r} is not a positive number of seconds')
-    resolv = get_str(ipam, "resolvConf")
     return IPAMConf(
         name=get_str(config, "name"),
         cni_version=cni_version,
         range_sets=tuple(sets),
         routes=_routes(ipam),
         data_dir=get_str(ipam, "dataDir") or DEFAULT_DATA_DIR,
-        dns=parse_resolv_conf(resolv) if resolv else DNS(),
+        resolv_conf=get_str(ipam, "resolvConf"),
         requested=_requested_ips(config, raw_cni_args),
         lock_timeout=float(timeout),
     )

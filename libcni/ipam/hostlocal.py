@@ -12,8 +12,8 @@ from libcni import skel
 from libcni.config import valid_attachments
 from libcni.errors import CNIError
 from libcni.ipam import allocator, store
-from libcni.ipam.conf import load_conf
-from libcni.types import Result, parse_prev_result
+from libcni.ipam.conf import load_conf, parse_resolv_conf
+from libcni.types import DNS, Result, parse_prev_result
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without loading typing at run time (~2 ms per call)
 if TYPE_CHECKING:
@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 def cmd_add(args: skel.CmdArgs) -> Result:
     conf = load_conf(args.config, args.args)
+    dns = parse_resolv_conf(conf.resolv_conf) if conf.resolv_conf else DNS()
     plan = allocator.plan_requests(conf.range_sets, conf.requested)
     with store.locked(conf.data_dir, conf.name, conf.lock_timeout) as session:
         assert session is not None
         ips = allocator.allocate(session, conf.range_sets, plan, args.container_id, args.ifname)
-    return Result(cni_version=conf.cni_version, ips=ips, routes=list(conf.routes), dns=conf.dns)
+    return Result(cni_version=conf.cni_version, ips=ips, routes=list(conf.routes), dns=dns)
 
 
 def cmd_del(args: skel.CmdArgs) -> None:

@@ -58,7 +58,6 @@ def test_unknown_cni_args_are_refused_like_the_reference():
         (conf({"ranges": "10.0.0.0/24"}), "ipam.ranges"),
         (conf({"subnet": "10.0.0.0/24", "routes": [{"dst": "bogus"}]}), "routes"),
         (conf({"subnet": "10.0.0.0/24", "lockTimeout": 0}), "lockTimeout"),
-        (conf({"subnet": "10.0.0.0/24", "resolvConf": "/nonexistent/hl-resolv.conf"}), "resolvConf"),
         (conf({"subnet": "10.0.0.0/24"}, args={"cni": {"ips": ["not-an-ip"]}}), "invalid IP"),
     ],
 )

@@ -67,3 +67,26 @@ def test_status_and_gc_of_a_network_whose_ranges_come_only_from_the_runtime(tmp_
     hostlocal.cmd_status(args("STATUS", conf, "", ""))
     hostlocal.cmd_gc(args("GC", dict(conf, **{"cni.dev/valid-attachments": []}), "", ""))
     assert not (tmp_path / "hlnet" / "10.79.1.2").exists()
+
+
+def test_a_missing_resolv_conf_fails_add_only(tmp_path):
+    # As the reference: resolvConf is read for the ADD result; DEL, CHECK, GC and STATUS must not
+    # fail (DEL above all: it would never release) because the file has gone since.
+    conf = bridge_conf(tmp_path)
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 10.79.0.53\n")
+    conf["ipam"].update(resolvConf=str(resolv), ranges=[[{"subnet": "10.79.0.0/29"}]])
+    prev = hostlocal.cmd_add(args("ADD", conf)).to_json("1.1.0")
+    assert prev["dns"] == {"nameservers": ["10.79.0.53"]}
+    resolv.unlink()
+    with pytest.raises(CNIError, match="resolvConf") as err:
+        hostlocal.cmd_add(args("ADD", conf, "hlc2"))
+    assert err.value.code == 7
+    assert sorted(p.name for p in (tmp_path / "hlnet").iterdir() if p.name[0].isdigit()) == ["10.79.0.2"]
+    hostlocal.cmd_check(args("CHECK", dict(conf, prevResult=prev)))
+    hostlocal.cmd_status(args("STATUS", conf, "", ""))
+    hostlocal.cmd_gc(
+        args("GC", dict(conf, **{"cni.dev/valid-attachments": [{"containerID": "hlc1", "ifname": "eth0"}]}), "", "")
+    )
+    hostlocal.cmd_del(args("DEL", conf))
+    assert not (tmp_path / "hlnet" / "10.79.0.2").exists()
