@@ -4,7 +4,8 @@ One internal model holds the richest shape (1.1.0); `Result.from_json` reads any
 `Result.to_json` writes any version out of it. Reading version A and writing version B gives exactly
 the conversion table of the Go library (cni-spec.md section 3.2): 1.1 interface extras are lost below
 1.0, route extras survive down to 0.3, 0.1/0.2 keep one IP per family and the routes of kept families.
-Key order and omitted-when-empty rules follow Go's JSON encoding, so our output diffs cleanly with Go's.
+Key order and omitted-when-empty rules follow current Go libcni's JSON encoding (which drops an empty
+`dns` from 1.x results; Debian's older 1.1.1 plugins still print `"dns": {}`).
 """
 
 from __future__ import annotations
