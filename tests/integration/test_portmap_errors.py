@@ -107,7 +107,8 @@ def test_gc_reads_the_legacy_key_and_rejects_a_malformed_list(netns, backend: st
     run_plugin("portmap", "ADD", conf, container_id="c1", netns="/run/netns/x", ifname="eth0", host_ns=host).result()
 
     def rules() -> str:
-        return sh("iptables-save", "-t", "nat", ns=host) + sh("nft", "list", "ruleset", ns=host)
+        text = sh("iptables-save", "-t", "nat", ns=host) + sh("nft", "list", "ruleset", ns=host)
+        return "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # no timestamps
 
     before = rules()
     assert "10.98.0.2" in before
