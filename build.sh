@@ -13,6 +13,8 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 DIST="$ROOT/dist"
 PLUGINS=(loopback bridge host-local portmap cnitool)
+# What the plugins call at run time (the demo's bridge + portmap network uses iproute2 and iptables).
+DEMO_APT_PACKAGES=(iproute2 iptables nftables)
 TEST_APT_PACKAGES=(iptables nftables conntrack iproute2 iputils-ping containernetworking-plugins curl procps strace)
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -157,7 +159,7 @@ run_tests() {
 case "${1:-build}" in
   build) build ;;
   install) shift; install_bin "$@" ;;
-  demo) need_root demo; build; exec "$PY" "$ROOT/conf-examples/demo.py" ;;
+  demo) need_root demo; apt_install "${DEMO_APT_PACKAGES[@]}"; build; exec "$PY" "$ROOT/conf-examples/demo.py" ;;
   test) shift; run_tests "$@" ;;
   bench) shift; need_root bench; build; apt_install "${TEST_APT_PACKAGES[@]}"; cd "$ROOT"; exec "$PY" -m bench "$@" ;;
   dev) dev_shims ;;
