@@ -48,11 +48,11 @@ ensure_venv() {
     local base
     base="$(find_python)"
     log "creating venv with $base"
-    if ! "$base" -m venv "$VENV" 2>/dev/null; then
-      # Debian's python3 ships venv separately.
-      apt_install python3-venv python3-dev
-      "$base" -m venv "$VENV"
-    fi
+    case "$base" in
+      # Debian's own python3 ships venv, and the shared libpython that PyInstaller bundles, separately.
+      /usr/bin/*) apt_install python3-venv python3-dev ;;
+    esac
+    "$base" -m venv "$VENV"
   fi
   log "installing Python dependencies (pyproject.toml)"
   "$PY" - "$ROOT/pyproject.toml" >"$VENV/requirements.txt" <<'PYEOF'
