@@ -30,7 +30,8 @@ from libcni.errors import (
     UnknownContainer,
 )
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$")
+# Go's ^...$ anchors the whole text; Python's `$` would also accept a trailing newline, so fullmatch.
+NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.\-]*")
 
 # Which CNI_* variables each verb requires (Go skel, including its CNI_PATH rule).
 _REQUIRED = {
@@ -69,7 +70,7 @@ class CmdArgs:
 def validate_container_id(container_id: str) -> None:
     if not container_id:
         raise UnknownContainer("missing containerID")
-    if not NAME_RE.match(container_id):
+    if not NAME_RE.fullmatch(container_id):
         raise InvalidEnv("invalid characters in containerID", container_id)
 
 
@@ -87,7 +88,7 @@ def validate_ifname(ifname: str) -> None:
 def validate_network_name(name: Any) -> None:
     if not name:
         raise InvalidConfig("missing network name")
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidConfig("invalid characters found in network name", name)
 
 

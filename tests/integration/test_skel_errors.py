@@ -56,6 +56,7 @@ def test_del_does_not_need_netns(pycni_bin):
         ("-bad", 4, "invalid characters in containerID"),
         ("a b", 4, "invalid characters in containerID"),
         ("a/b", 4, "invalid characters in containerID"),
+        ("abc\n", 4, "invalid characters in containerID"),  # Go's $ does not allow a trailing newline
     ],
 )
 def test_container_id_validation(pycni_bin, cid, code, msg):
@@ -89,6 +90,7 @@ def test_ifname_validation(pycni_bin, ifname, msg):
         (b'{"cniVersion": "1.0.0"}', 7, "missing network name"),
         (b'{"cniVersion": "1.0.0", "name": ""}', 7, "missing network name"),
         (b'{"cniVersion": "1.0.0", "name": "bad name!"}', 7, "invalid characters found in network name"),
+        (b'{"cniVersion": "1.0.0", "name": "net\\n"}', 7, "invalid characters found in network name"),
         (
             b'{"cniVersion": "1.0.0", "name": "n", "prevResult": {"cniVersion": "0.4.0"}}',
             6,
