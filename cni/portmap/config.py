@@ -8,11 +8,11 @@ bad config answers fast.
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 
 from libcni.config import NetConf, get_bool, get_int, get_str, require_type
 from libcni.errors import InvalidConfig
+from libcni.netfilter import default_backend
 from libcni.portmapper.model import PROTOCOLS, Forward, MasqOptions, PortMapping, mappings_for_family
 from libcni.types import Result
 
@@ -114,19 +114,6 @@ def _conditions(conf: dict, key: str) -> tuple[tuple[str, ...], str]:
     if not tokens:
         return (), ""
     return tokens, "iptables" if tokens[0][:1] in ("-", "!") else "nftables"
-
-
-def _on_path(name: str) -> bool:
-    return any(
-        os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "/usr/sbin:/sbin").split(":") if d
-    )
-
-
-def default_backend() -> str:
-    """As the reference: iptables, unless iptables is unusable and nftables is usable."""
-    if not _on_path("iptables-restore") and _on_path("nft"):
-        return "nftables"
-    return "iptables"
 
 
 def _backend(conf: dict, cond_kinds: set[str], iptables_only: bool) -> str:

@@ -9,23 +9,12 @@ needs no addresses (it finds the rules by container), so it works when the netns
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from libcni.errors import CNIError, InvalidConfig
+from libcni.netfilter import default_backend
 
 BACKENDS = ("iptables", "nftables")
-
-
-def _in_path(name: str) -> bool:
-    return any(os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "/usr/sbin:/sbin").split(":"))
-
-
-def default_backend() -> str:
-    """iptables unless only nftables is installed (the reference's choice)."""
-    if not _in_path("iptables-restore") and _in_path("nft"):
-        return "nftables"
-    return "iptables"
 
 
 def validate_backend(backend: str) -> str:
