@@ -87,7 +87,3 @@ class NetNS:
         finally:
             os.close(home)
 
-
-def same_netns(path_a: str, path_b: str) -> bool:
-    a, b = os.stat(path_a), os.stat(path_b)
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
