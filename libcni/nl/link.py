@@ -82,10 +82,6 @@ def get_link(sock: RtnlSocket, name: str = "", index: int = 0) -> Link | None:
     return _to_link(replies[0]) if replies else None
 
 
-def list_links(sock: RtnlSocket) -> list[Link]:
-    return [_to_link(m) for m in sock.dump(ifinfmsg(), RTM_GETLINK, what="list links")]
-
-
 def set_link_up(sock: RtnlSocket, index: int, up: bool = True) -> None:
     msg = ifinfmsg()
     msg["index"] = index
